@@ -1,0 +1,177 @@
+"""Turning passages and questions into terms: the bridge between raw text and the TF-IDF index.
+
+Both sides go through the same steps (normalise, rewrite role names, tokenise, stem); questions
+also get spelling correction against the indexed words and synonym expansion from the
+knowledge owner's vocabulary file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from nltk.metrics.distance import edit_distance
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.textproc import STOP_WORDS, content_terms, normalize, stem, words
+from bot.vocabulary import ROLE_PREFIX, Vocabulary
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def with_bigrams(terms: list[str]) -> list[str]:
+    """Unigrams plus adjacent pairs, so "supply chain" weighs more than "supply" and "chain"."""
+    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:], strict=False)]
+
+
+class SpellingCorrector:
+    """Fixes typos by looking the word up among the words of the indexed texts.
+
+    Candidates come from a character n-gram TF-IDF over the known words (fast, no word list
+    scan); the closest candidate is accepted only within a small Damerau-Levenshtein distance.
+    """
+
+    def __init__(self, known: Iterable[str], min_length: int = 5) -> None:
+        self.known = sorted({w for w in known if w.isalpha()})
+        self.min_length = min_length
+        self._known_set = set(self.known)
+        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+        self._matrix = self._vectorizer.fit_transform(self.known) if self.known else None
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._known_set
+
+    def correct(self, word: str) -> str | None:
+        """The known word meant by ``word``, or None when nothing is close enough."""
+        if word in self._known_set or len(word) < self.min_length or self._matrix is None:
+            return None
+        sims = (self._matrix @ self._vectorizer.transform([word]).T).toarray().ravel()
+        limit = 1 if len(word) <= 8 else 2
+        best: tuple[int, float, str] | None = None
+        for idx in np.argsort(-sims)[:8]:
+            candidate = self.known[idx]
+            # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
+            if sims[idx] <= 0 or candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
+                continue
+            dist = edit_distance(word, candidate, transpositions=True)
+            if dist <= limit and (best is None or (dist, -sims[idx]) < (best[0], -best[1])):
+                best = (dist, float(sims[idx]), candidate)
+        return best[2] if best else None
+
+
+@dataclass
+class Query:
+    """What faqbot understood from a question."""
+
+    text: str  # normalised, corrected, role names rewritten
+    terms: list[str]  # stemmed terms incl. synonym expansions (what is vectorised)
+    roles: list[str]  # role terms asked about, in order of mention
+    unknown_titles: list[str] = field(default_factory=list)  # job titles the knowledge doesn't cover
+    unknown_words: list[str] = field(default_factory=list)  # content words no passage uses
+    corrections: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_words(self) -> int:
+        return len({t for t in self.terms if " " not in t}) + len(self.unknown_words)
+
+
+class Analyzer:
+    """Text -> terms, for passages (``passage_terms``) and questions (``query``)."""
+
+    def __init__(self, vocabulary: Vocabulary, bigrams: bool = True) -> None:
+        self.vocabulary = vocabulary
+        self.bigrams = bigrams
+        self.speller: SpellingCorrector | None = None
+        self.indexed_terms: set[str] = set()  # stems used by the passages
+        self.indexed_pairs: set[str] = set()  # adjacent stem pairs used by the passages
+
+    # -- passages ------------------------------------------------------------------------
+    def canonical(self, text: str) -> str:
+        return self.vocabulary.canonicalize(normalize(text))
+
+    def terms(self, doc: str | Query) -> list[str]:
+        """The analyzer handed to TfidfVectorizer: passage text, or an analysed question."""
+        if isinstance(doc, Query):
+            return doc.terms
+        terms = content_terms(self.canonical(doc))
+        return with_bigrams(terms) if self.bigrams else terms
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Remember the words of the indexed texts: the spelling corrector's dictionary."""
+        known: set[str] = set()
+        for text in texts:
+            canon = self.canonical(text)
+            known.update(w for w in words(canon) if not w.startswith(ROLE_PREFIX))
+            terms = content_terms(canon)
+            self.indexed_terms.update(terms)
+            self.indexed_pairs.update(t for t in with_bigrams(terms) if " " in t)
+        self.speller = SpellingCorrector(known | self.vocabulary.alias_words() | STOP_WORDS)
+
+    def to_state(self) -> dict:
+        return {
+            "known_words": self.speller.known if self.speller else [],
+            "indexed_terms": sorted(self.indexed_terms),
+            "indexed_pairs": sorted(self.indexed_pairs),
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.speller = SpellingCorrector(str(w) for w in state["known_words"])
+        self.indexed_terms = {str(t) for t in state["indexed_terms"]}
+        self.indexed_pairs = {str(t) for t in state["indexed_pairs"]}
+
+    # -- questions -----------------------------------------------------------------------
+    def roles_in(self, canonical_text: str) -> list[str]:
+        return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
+
+    def query(self, question: str) -> Query:
+        text = normalize(question)
+        corrections: dict[str, str] = {}
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if stem(word) in self.indexed_terms or self.speller is None:
+                return word  # a form of a word the articles use ("handles"), not a typo
+            fixed = self.speller.correct(word)
+            if fixed:
+                corrections[word] = fixed
+            return fixed or word
+
+        text = _WORD.sub(fix, text)
+        canon = self.vocabulary.canonicalize(text)
+        stop = STOP_WORDS | self.vocabulary.stopwords
+        own = [w for w in words(canon) if w not in stop and (len(w) > 1 or w.startswith("$"))]
+        terms = content_terms(" ".join(own))
+        explained: set[str] = set()  # words a synonym accounts for
+        for alias, canonical in self.vocabulary.expansions(canon):
+            explained.update(words(alias))
+            terms += [t for t in content_terms(canonical) if t not in terms]
+        unknown = [
+            w for w in own
+            if w not in explained and not w.isdigit() and not w.startswith(("$", ROLE_PREFIX))
+            and stem(w) not in self.indexed_terms
+        ]
+        return Query(
+            text=canon, terms=with_bigrams(terms) if self.bigrams else terms, roles=self.roles_in(canon),
+            unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
+        )
+
+    def _unknown_titles(self, canonical_text: str) -> list[str]:
+        """Job titles named in a question that the knowledge base never uses ("project manager").
+
+        A title word counts as known when the articles use it with the same qualifier
+        ("department managers") or, without a qualifier, use the word at all.
+        """
+        found = []
+        tokens = words(canonical_text)
+        for i, word in enumerate(tokens):
+            if word not in self.vocabulary.titles:
+                continue
+            before = tokens[i - 1] if i else ""
+            if before and before not in STOP_WORDS and not before.startswith(ROLE_PREFIX):
+                if f"{stem(before)} {stem(word)}" not in self.indexed_pairs:
+                    found.append(f"{before} {word}")
+            elif stem(word) not in self.indexed_terms:
+                found.append(word)
+        return found

@@ -1,0 +1,108 @@
+"""Small talk: greetings, thanks, "who are you", help. Answered politely, never with a passage.
+
+A message is small talk only when nothing is left once its small-talk phrases and filler are
+removed, so "hey, what does a coo earn?" is still a question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.textproc import normalize
+
+# Category -> phrases. Matched as whole words on normalised text, longest first.
+PHRASES: dict[str, tuple[str, ...]] = {
+    "greeting": (
+        "hi", "hii", "hiii", "hello", "hey", "heya", "hiya", "howdy", "yo", "sup", "greetings", "hola",
+        "good morning", "good afternoon", "good evening", "morning", "evening", "hey there", "hi there",
+        "hello there", "whats up", "what's up", "wassup",
+    ),
+    "how_are_you": (
+        "how are you", "how are you doing", "how r u", "how are u", "hows it going", "how's it going",
+        "how is it going", "how are things", "how do you do", "you ok", "are you ok", "how you doing",
+    ),
+    "thanks": (
+        "thanks", "thank you", "thank u", "thx", "ty", "tysm", "cheers", "much appreciated",
+        "appreciate it", "i appreciate it", "thanks a lot", "thank you so much", "thanks so much",
+        "that helped", "that really helped", "that helps", "helpful", "great answer", "perfect",
+    ),
+    "bye": (
+        "bye", "goodbye", "good bye", "bye bye", "see you", "see ya", "see you later", "see ya later",
+        "cya", "later", "good night", "gn", "ttyl", "im off", "i'm off", "take care",
+    ),
+    "identity": (
+        "who are you", "what are you", "who r u", "are you a bot", "are you human", "are you a human",
+        "are you real", "are you a real person", "are you a person", "are you a real person or a bot",
+        "what is your name", "whats your name", "what's your name", "your name", "who made you",
+        "who built you", "are you ai", "are you an ai", "is this a bot",
+    ),
+    "help": (
+        "help", "help me", "what can you do", "what do you do", "how does this work", "what can i ask",
+        "what do you know", "what do you know about", "what can you help with", "how do i use you",
+        "commands", "menu", "options", "can you help", "can you help me", "i need help", "usage",
+        "what topics", "what can you answer",
+    ),
+    "ack": (
+        "ok", "okay", "k", "kk", "cool", "nice", "great", "awesome", "got it", "gotcha", "i see",
+        "lol", "lmao", "haha", "hahaha", "hehe", "sure", "alright", "right", "yes", "no", "yep", "nope",
+        "yeah", "nah", "fine", "good", "wow", "interesting", "makes sense", "ok cool", "oh",
+    ),
+    "rude": (
+        "you suck", "stupid bot", "dumb bot", "useless", "you are useless", "youre useless",
+        "you're useless", "bad bot", "shut up", "wrong",
+    ),
+}
+FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "guys", "folks", "bot",
+          "faqbot", "there", "mate", "buddy", "friend", "pal", "a", "lot", "and", "the", "for", "just",
+          "then", "well", "oh", "ah", "um", "uh", "hmm", "doing", "u", "you", "too", "man", "dude",
+          "please", "pls", "btw", "anyway", "now", "then"}
+
+REPLIES: dict[str, str] = {
+    "greeting": "Hi! I answer questions about {topics}. Ask me anything, e.g. \"{example}\".",
+    "how_are_you": "I'm doing well, thanks for asking! What would you like to know about {topics}?",
+    "thanks": "You're welcome! Ask me anything else any time.",
+    "bye": "Bye! Come back any time you have a question.",
+    "identity": (
+        "I'm faqbot, a bot that answers questions from a small library of articles about {topics}. "
+        "I quote the passage that answers you and say where it comes from."
+    ),
+    "help": (
+        "Ask me a question in plain words, e.g. \"{example}\". I answer with the best-matching passage "
+        "from the articles, and say where it comes from. Follow-up questions work too "
+        "(\"and the coo?\"). I know about {topics}."
+    ),
+    "ack": "👍 Anything else you'd like to know?",
+    "rude": "Sorry I couldn't help better. Try rephrasing your question, or ask for help to see what I know.",
+}
+
+_WORD = re.compile(r"[a-z']+")
+_PATTERN = re.compile(
+    r"(?<![\w'])(?:" + "|".join(
+        re.escape(p) for p in sorted({p for ps in PHRASES.values() for p in ps}, key=len, reverse=True)
+    ) + r")(?![\w'])"
+)
+_CATEGORY = {p: cat for cat, ps in PHRASES.items() for p in ps}
+# Which category wins when a message has several ("hi, who are you?" is about identity).
+_PRIORITY = ["help", "identity", "how_are_you", "thanks", "bye", "rude", "greeting", "ack"]
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    category: str
+
+    def reply(self, topics: str, example: str) -> str:
+        return REPLIES[self.category].format(topics=topics, example=example)
+
+
+def detect(message: str) -> SmallTalk | None:
+    """The small-talk category of a message, or None when it asks something."""
+    text = normalize(message).replace("’", "'")
+    found = [_CATEGORY[m.group(0)] for m in _PATTERN.finditer(text)]
+    if not found:
+        return None
+    rest = _PATTERN.sub(" ", text)
+    leftover = [w for w in _WORD.findall(rest) if w.strip("'") and w.strip("'") not in FILLER]
+    if leftover:
+        return None
+    return SmallTalk(min(found, key=_PRIORITY.index))
