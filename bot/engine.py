@@ -54,6 +54,7 @@ class Answer:
     suggestions: tuple[str, ...] = ()  # closest topics, offered with "I don't know"
     about: tuple[str, ...] = ()  # roles the question was understood to be about
     reason: str | None = None  # why there is no answer: "empty", "too_long", "low_confidence"
+    resolved: str | None = None  # the question as understood in context, when context was used
 
     def to_json(self, id: Any = None) -> dict[str, Any]:
         """The JSON contract of ``faqbot ask --json``: exactly these keys."""

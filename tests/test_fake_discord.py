@@ -350,3 +350,30 @@ async def test_auto_sharded_client_connects_every_shard() -> None:
             await fake.inject_message("!faq sharded")
             reply = await fake.wait_for_bot_message()
             assert "sharded" in reply.json["content"]
+
+
+@async_test
+async def test_route_delay_slows_the_answer_without_failing_it() -> None:
+    async with running_bot() as (fake, _bot):
+        fake.delay("POST", MESSAGES, 0.2, count=1)
+        await fake.inject_message("!faq slow network")
+        reply = await fake.wait_for_bot_message()
+        assert reply.answered_at is not None and reply.answered_at - reply.received_at >= 0.2
+        assert len(fake.find_requests("POST", MESSAGES)) == 1, "a slow answer is not a failure"
+
+
+@async_test
+async def test_without_message_content_intent_only_mentions_carry_content() -> None:
+    async with FakeDiscord() as fake:
+        client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        seen: asyncio.Queue[str] = asyncio.Queue()
+
+        @client.event
+        async def on_message(message: discord.Message) -> None:
+            await seen.put(message.content)
+
+        async with run_client(client, fake.token):
+            await fake.inject_message("plain text")
+            assert await seen.get() == ""
+            await fake.inject_message(f"{fake.bot_user.mention} visible")
+            assert await seen.get() == f"{fake.bot_user.mention} visible"

@@ -16,6 +16,7 @@ Prints the counts and exits non-zero when a problem is found.
 
 Usage: python tests/eval/check_eval.py [--seeds DIR] [--dev-dir DIR]
 """
+
 import argparse
 import json
 import re
@@ -214,13 +215,18 @@ def main():
     if n_dialogues < MIN_DIALOGUES:
         problem(f"dialogues.jsonl: only {n_dialogues} dialogues (need >= {MIN_DIALOGUES})")
 
-    print("questions.jsonl:", ", ".join(f"{k}={kinds[k]}" for k in ("in", "ood", "chit")),
-          f"(total {sum(kinds.values())})")
+    print(
+        "questions.jsonl:",
+        ", ".join(f"{k}={kinds[k]}" for k in ("in", "ood", "chit")),
+        f"(total {sum(kinds.values())})",
+    )
     print("  ood notes:", dict(notes))
     print("  in per doc:", {k[:3]: v for k, v in sorted(docs.items())})
-    print(f"dialogues.jsonl: {n_dialogues} dialogues,",
-          ", ".join(f"{k}={turn_kinds[k]}" for k in ("in", "followup", "switch")),
-          f"(turns {sum(turn_kinds.values())})")
+    print(
+        f"dialogues.jsonl: {n_dialogues} dialogues,",
+        ", ".join(f"{k}={turn_kinds[k]}" for k in ("in", "followup", "switch")),
+        f"(turns {sum(turn_kinds.values())})",
+    )
     if problems:
         print(f"\n{len(problems)} problem(s):")
         for p in problems:

@@ -7,15 +7,16 @@ Example::
         async with run_client(client, fake.token):    # login, connect, on_ready
             msg = await fake.inject_message(f'{fake.bot_user.mention} hi')
             reply = await fake.wait_for_bot_message()
-            assert reply.json['message_reference']['message_id'] == msg['id']
+            assert reply.json['message_reference']['message_id'] == int(msg['id'])
 
             interaction = await fake.inject_slash_command('faq', subcommand='ask', options={'question': 'x'})
             callback = await fake.wait_for_response(interaction)
             assert callback.json['data']['flags'] & 64
 
-Modules: ``server`` (FakeDiscord, REST), ``gateway`` (websocket sessions),
-``models`` (guild/users/payload builders), ``records`` (what was seen on the
-wire, fault rules), ``harness`` (patching discord.py, running a client).
+Modules: ``server`` (FakeDiscord: state, test API), ``rest`` (REST routes),
+``gateway`` (websocket sessions, shards), ``models`` (guild/users/payload
+builders), ``records`` (what was seen on the wire, fault rules), ``harness``
+(patching discord.py, running a client).
 """
 
 from .harness import patch_discord, run_client

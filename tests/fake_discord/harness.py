@@ -65,5 +65,5 @@ async def run_client(
     finally:
         ready.cancel()
         await client.close()
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(Exception):  # already surfaced above or irrelevant after close
             await asyncio.wait_for(connect, timeout=5.0)

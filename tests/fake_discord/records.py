@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -36,7 +37,8 @@ class RecordedRequest:
     ``path`` is relative to the API base (``/channels/1/messages``), ``json`` is
     the JSON body or the parsed ``payload_json`` part of a multipart body.
     ``status`` is ``None`` while the request is still being handled (for example
-    during an artificial delay) and the final HTTP status afterwards.
+    during an artificial delay) and the final HTTP status afterwards;
+    ``received_at``/``answered_at`` are ``time.monotonic()`` stamps.
     """
 
     index: int
@@ -48,6 +50,8 @@ class RecordedRequest:
     files: list[RecordedFile] = field(default_factory=list)
     status: int | None = None
     response: Any = None
+    received_at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None
 
     @property
     def ok(self) -> bool:

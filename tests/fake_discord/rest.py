@@ -104,7 +104,7 @@ class RestApi:
             log.exception("fake discord failed on %s %s", record.method, record.path)
             self.fake.server_errors.append(exc)
             status, payload, extra_headers = 503, {"message": f"fake server error: {exc!r}", "code": 0}, {}
-        record.status, record.response = status, payload
+        record.status, record.response, record.answered_at = status, payload, time.monotonic()
         self.fake.requests.notify()
         headers = {
             "X-RateLimit-Limit": "5",
