@@ -8,7 +8,9 @@ knowledge owner's vocabulary file.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
+from itertools import pairwise
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,42 +25,53 @@ _WORD = re.compile(r"[a-z]+")
 
 def with_bigrams(terms: list[str]) -> list[str]:
     """Unigrams plus adjacent pairs, so "supply chain" weighs more than "supply" and "chain"."""
-    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:], strict=False)]
+    return terms + [f"{a} {b}" for a, b in pairwise(terms)]
 
 
 class SpellingCorrector:
     """Fixes typos by looking the word up among the words of the indexed texts.
 
     Candidates come from a character n-gram TF-IDF over the known words (fast, no word list
-    scan); the closest candidate is accepted only within a small Damerau-Levenshtein distance.
+    scan); the closest candidate is accepted only within a small Damerau-Levenshtein distance,
+    ties going to the word the texts use most ("officr" -> "officer", not "office").
     """
 
-    def __init__(self, known: Iterable[str], min_length: int = 5) -> None:
-        self.known = sorted({w for w in known if w.isalpha()})
+    def __init__(self, counts: dict[str, int], min_length: int = 5) -> None:
+        self.counts = {w: int(c) for w, c in counts.items() if w.isalpha()}
+        self.known = sorted(self.counts)
         self.min_length = min_length
-        self._known_set = set(self.known)
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
         self._matrix = self._vectorizer.fit_transform(self.known) if self.known else None
+        self._cache: dict[str, str | None] = {}
 
     def __contains__(self, word: str) -> bool:
-        return word in self._known_set
+        return word in self.counts
 
     def correct(self, word: str) -> str | None:
         """The known word meant by ``word``, or None when nothing is close enough."""
-        if word in self._known_set or len(word) < self.min_length or self._matrix is None:
+        if word in self.counts or len(word) < self.min_length or self._matrix is None:
             return None
+        if word not in self._cache:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[word] = self._closest(word)
+        return self._cache[word]
+
+    def _closest(self, word: str) -> str | None:
         sims = (self._matrix @ self._vectorizer.transform([word]).T).toarray().ravel()
         limit = 1 if len(word) <= 8 else 2
-        best: tuple[int, float, str] | None = None
-        for idx in np.argsort(-sims)[:8]:
+        best: tuple[int, int, float] | None = None
+        choice = None
+        for idx in np.argsort(-sims)[:10]:
             candidate = self.known[idx]
             # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
             if sims[idx] <= 0 or candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
                 continue
             dist = edit_distance(word, candidate, transpositions=True)
-            if dist <= limit and (best is None or (dist, -sims[idx]) < (best[0], -best[1])):
-                best = (dist, float(sims[idx]), candidate)
-        return best[2] if best else None
+            key = (dist, -self.counts[candidate], -float(sims[idx]))
+            if dist <= limit and (best is None or key < best):
+                best, choice = key, candidate
+        return choice
 
 
 @dataclass
@@ -100,24 +113,29 @@ class Analyzer:
 
     def learn(self, texts: Iterable[str]) -> None:
         """Remember the words of the indexed texts: the spelling corrector's dictionary."""
-        known: set[str] = set()
+        counts: Counter[str] = Counter()
         for text in texts:
-            canon = self.canonical(text)
-            known.update(w for w in words(canon) if not w.startswith(ROLE_PREFIX))
-            terms = content_terms(canon)
+            # Raw words (role names included: "officr" is a typo of "officer") and their stems,
+            # which are often words themselves ("appointing" -> "appoint").
+            raw = words(normalize(text))
+            counts.update(raw)
+            counts.update(stem(w) for w in raw)
+            terms = content_terms(self.canonical(text))
             self.indexed_terms.update(terms)
             self.indexed_pairs.update(t for t in with_bigrams(terms) if " " in t)
-        self.speller = SpellingCorrector(known | self.vocabulary.alias_words() | STOP_WORDS)
+        for word in self.vocabulary.alias_words() | STOP_WORDS:
+            counts[word] += 1
+        self.speller = SpellingCorrector(counts)
 
     def to_state(self) -> dict:
         return {
-            "known_words": self.speller.known if self.speller else [],
+            "known_words": self.speller.counts if self.speller else {},
             "indexed_terms": sorted(self.indexed_terms),
             "indexed_pairs": sorted(self.indexed_pairs),
         }
 
     def load_state(self, state: dict) -> None:
-        self.speller = SpellingCorrector(str(w) for w in state["known_words"])
+        self.speller = SpellingCorrector({str(w): int(c) for w, c in dict(state["known_words"]).items()})
         self.indexed_terms = {str(t) for t in state["indexed_terms"]}
         self.indexed_pairs = {str(t) for t in state["indexed_pairs"]}
 
@@ -142,11 +160,14 @@ class Analyzer:
         canon = self.vocabulary.canonicalize(text)
         stop = STOP_WORDS | self.vocabulary.stopwords
         own = [w for w in words(canon) if w not in stop and (len(w) > 1 or w.startswith("$"))]
-        terms = content_terms(" ".join(own))
         explained: set[str] = set()  # words a synonym accounts for
+        added: list[str] = []
         for alias, canonical in self.vocabulary.expansions(canon):
             explained.update(words(alias))
-            terms += [t for t in content_terms(canonical) if t not in terms]
+            added += content_terms(canonical)
+        # A word only a synonym explains ("certs", "salery") is replaced by what it means.
+        terms = content_terms(" ".join(w for w in own if w not in explained or stem(w) in self.indexed_terms))
+        terms += [t for t in dict.fromkeys(added) if t not in terms]
         unknown = [
             w for w in own
             if w not in explained and not w.isdigit() and not w.startswith(("$", ROLE_PREFIX))

@@ -76,10 +76,14 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
-def confidence_features(hit: Hit, query: Query) -> list[float]:
-    """Features the calibrated confidence is computed from (see ``Settings.confidence_weights``)."""
+def confidence_features(hit: Hit, query: Query, covers_roles: bool = True) -> list[float]:
+    """Features the calibrated confidence is computed from (see ``Settings.confidence_weights``):
+    the passage's score; how much of what was asked (roles aside) it contains; how well it is
+    about the roles asked; whether the question is about a job the articles don't cover; the
+    share of the question's words no article uses."""
     unknown_share = len(query.unknown_words) / max(1, query.content_words)
-    return [hit.score, hit.coverage, hit.role_match, float(bool(query.unknown_titles)), unknown_share]
+    off_topic = bool(query.unknown_titles) or (bool(query.roles) and not covers_roles)
+    return [hit.score, hit.content_coverage, hit.role_match, float(off_topic), unknown_share]
 
 
 @dataclass
@@ -146,7 +150,7 @@ class Engine:
 
     # -- answering -----------------------------------------------------------------------
     def confidence(self, hit: Hit, query: Query) -> float:
-        x = confidence_features(hit, query)
+        x = confidence_features(hit, query, self.retriever.covers_roles(query.roles))
         return _sigmoid(self.bias + sum(w * f for w, f in zip(self.weights, x, strict=False)))
 
     def ask(self, question: str) -> Answer:

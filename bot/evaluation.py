@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -96,24 +97,28 @@ def summarize(outcomes: Sequence[Outcome]) -> Metrics:
     return Metrics(n, len(others), hit1, hit3, mrr, abstain, score_auc, accuracy)
 
 
-def best_threshold(scores: Sequence[float], right_if_answered: Sequence[bool]) -> tuple[float, float]:
+def best_threshold(scores: Sequence[float], right_if_answered: Sequence[bool],
+                   right_if_abstained: Sequence[bool] | None = None) -> tuple[float, float]:
     """The abstention threshold maximising end-to-end accuracy, and that accuracy.
 
-    ``right_if_answered[i]`` says whether answering question i with the top passage is right
-    (an answerable question whose top passage is a hit); abstaining is right otherwise.
+    Question i is handled right when it is answered (score >= threshold) and
+    ``right_if_answered[i]``, or abstained on and ``right_if_abstained[i]``. By default abstaining
+    is right exactly when answering is not; pass ``right_if_abstained`` for questions where both
+    are wrong (an answerable question whose top passage is wrong).
     """
     if not scores:
         return 0.0, float("nan")
-    pairs = sorted(zip(scores, right_if_answered, strict=True))
+    if right_if_abstained is None:
+        right_if_abstained = [not ok for ok in right_if_answered]
+    rows = list(zip(scores, right_if_answered, right_if_abstained, strict=True))
     values = sorted(set(scores))
-    candidates = [values[0] - 1e-9] + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] \
+    candidates = [values[0] - 1e-9] + [(a + b) / 2 for a, b in pairwise(values)] \
         + [values[-1] + 1e-9]
     best = (0.0, -1.0)
-    total = len(pairs)
     for t in candidates:
-        right = sum(ok if s >= t else not ok for s, ok in pairs)
-        if right / total > best[1] + 1e-12:
-            best = (t, right / total)
+        right = sum(ans if s >= t else abst for s, ans, abst in rows) / len(rows)
+        if right > best[1] + 1e-12:
+            best = (t, right)
     return best
 
 

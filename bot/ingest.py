@@ -341,6 +341,25 @@ def _split_long(text: str, limit: int) -> list[str]:
     return [c.strip("\n") for c in chunks if c.strip()]
 
 
+def _pack(units: list[_Unit], limit: int) -> list[list[_Unit]]:
+    """Consecutive units of one section grouped into passages of at most ``limit`` characters.
+
+    A whole section when it fits; otherwise neighbours are joined greedily, so a long section
+    becomes a few complete passages rather than many fragments.
+    """
+    groups: list[list[_Unit]] = []
+    size = 0
+    for unit in units:
+        length = len(unit.text)
+        if groups and size + 2 + length <= limit:
+            groups[-1].append(unit)
+            size += 2 + length
+        else:
+            groups.append([unit])
+            size = length
+    return groups
+
+
 def _title_for(sections: list[_Section], path: Path) -> str:
     for section in sections:
         if section.heading:
@@ -360,11 +379,14 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
 
     def emit(kind: str, body: str, section: _Section, line: int, question: str | None = None) -> None:
         # The heading line itself goes above the first passage under it (for display and matching).
-        if section.raw and id(section) not in headed and len(section.raw) + 1 + len(body) <= max_chars:
+        if section.raw and section.heading != title and id(section) not in headed \
+                and len(section.raw) + 1 + len(body) <= max_chars:
             body = f"{section.raw}\n{body}"
             line = section.line
         headed.add(id(section))
-        context = " > ".join(dict.fromkeys([title, *section.path, *([question] if question else [])]))
+        # The headings above the passage (not the article title: every passage shares it).
+        headings = section.path if section.heading not in (None, title) else []
+        context = " > ".join(dict.fromkeys([*headings, *([question] if question else [])]))
         for piece in _split_long(body, max_chars):
             passages.append(Passage(
                 text=piece, source=source, title=title, section=section.heading or None,
@@ -378,8 +400,7 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
         loose = [u for u in section.units if u.kind not in ("faq", "qa")]
         if not loose:
             return
-        whole = "\n\n".join(u.text for u in loose)
-        groups = [loose] if pack_sections and len(whole) <= max_chars else [[u] for u in loose]
+        groups = _pack(loose, max_chars - len(section.raw) - 1) if pack_sections else [[u] for u in loose]
         for group in groups:
             body = "\n\n".join(u.text for u in group)
             kinds = {u.kind for u in group}

@@ -1,13 +1,15 @@
 """TF-IDF retrieval over passages, with structure- and role-aware scoring.
 
 A passage is scored on three fields with their own weight: its whole text, its best sentence
-(so one precise sentence in a long section still counts), and its context (document title,
-headings, FAQ question). The sum is then scaled by how well the passage is about the role(s)
-the question names. Everything learned from the passages ends in ``_``.
+(so one precise sentence in a long section still counts), and its headings (section heading,
+FAQ question). The sum is then scaled by how well the passage is about the role(s) the question
+names, by how much of the question it covers, and down for an article's lead-in.
+Everything learned from the passages ends in ``_``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +18,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.analysis import Analyzer, Query
 from bot.ingest import Passage
-from bot.textproc import sentences, words
+from bot.textproc import sentences
+from bot.vocabulary import ROLE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -27,18 +30,20 @@ class Hit:
     score: float  # ranking score
     coverage: float  # share of the question's term weight the passage contains
     role_match: float  # 1.0 when the passage is about every role asked about; 1.0 with no role
+    content_coverage: float = 1.0  # like coverage, roles left out: is what was asked about here?
 
 
 @dataclass(frozen=True)
 class Weights:
     """How much each field counts; defaults come from the benchmark (see ``bot.config``)."""
 
-    body: float = 0.45
+    body: float = 0.6
     sentence: float = 0.35
     context: float = 0.2
-    role_floor: float = 0.35  # score multiplier for a passage about none of the asked roles
-    coverage_floor: float = 0.4  # multiplier for a passage holding none of the question's terms
-    lead: float = 0.75  # multiplier for an article's lead-in ("In this article, we will ...")
+    role_floor: float = 0.2  # score multiplier for a passage about none of the asked roles
+    coverage_floor: float = 0.2  # multiplier for a passage holding none of the question's terms
+    lead: float = 0.4  # multiplier for an article's lead-in ("In this article, we will ...")
+    focus: float = 0.2  # bonus for a passage whose heading names exactly the roles asked about
 
 
 def _units(passage: Passage, analyzer: Analyzer) -> list[str]:
@@ -55,8 +60,34 @@ def _units(passage: Passage, analyzer: Analyzer) -> list[str]:
     return out
 
 
+_PREAMBLE = re.compile(
+    r"\b(?:in this (?:article|post|guide)|this article|we (?:will|aim|hope)|let(?:'|’)s|join us|delve|"
+    r"shed(?:ding)? light|a common question|here are (?:the|some)|read on|"
+    r"it(?:'|’)s (?:important|essential|crucial) to understand|there are (?:also )?(?:some|several|many|key|"
+    r"notable|distinct) (?:key |general |notable )?(?:differences|distinctions|traits|factors|aspects)|"
+    r"understanding (?:the|these) (?:key )?(?:differences|distinctions|nuances))\b",
+    re.IGNORECASE,
+)
+
+
+def is_preamble(text: str) -> bool:
+    """True for a passage that mostly announces what comes ("In this article, we will ...")."""
+    # Headings and table rows don't end like sentences; only prose can announce.
+    units = [s for line in text.split("\n") for s in sentences(line) if s.rstrip().endswith((".", "!", "?", ":"))]
+    return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)
+
+
+def _columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr, indices, data) of the column-major copy: fast per-term look-ups at query time."""
+    csc = matrix.tocsc()
+    csc.sort_indices()
+    return csc.indptr, csc.indices, csc.data
+
+
 class TfidfRetriever:
     """Index passages once, then ``retrieve(question)`` returns the best ``Hit``s."""
+
+    _MATRICES = ("body_", "context_", "sentences_")
 
     def __init__(self, analyzer: Analyzer, weights: Weights | None = None, sublinear_tf: bool = True) -> None:
         self.analyzer = analyzer
@@ -75,37 +106,52 @@ class TfidfRetriever:
         if not passages:
             raise ValueError("no passages to index")
         self.passages_ = list(passages)
-        self.analyzer.learn(p.text + "\n" + p.context for p in passages)
+        documents = [f"{p.text}\n{p.context}" for p in passages]
+        self.analyzer.learn(documents)
         self.vectorizer_ = self._vectorizer()
-        self.vectorizer_.fit([p.text + "\n" + p.context for p in passages])
+        self.vectorizer_.fit(documents)
         self.body_ = self.vectorizer_.transform([p.text for p in passages]).tocsr()
         self.context_ = self.vectorizer_.transform([p.context for p in passages]).tocsr()
         units = [_units(p, self.analyzer) for p in passages]
         self.sentence_owner_ = np.repeat(np.arange(len(passages)), [len(u) for u in units]).astype(np.int32)
         self.sentences_ = self.vectorizer_.transform([s for u in units for s in u]).tocsr()
-        self.lead_ = np.array([p.section in (None, p.title) for p in passages])
-        self._index_roles()
+        self.lead_ = np.array([p.section in (None, p.title) or is_preamble(p.text) for p in passages])
+        self._index_roles(units)
+        self._prepare()
         return self
 
-    def _index_roles(self) -> None:
-        roles = sorted(self.analyzer.vocabulary.role_names)
-        self.roles_ = roles
-        column = {r: i for i, r in enumerate(roles)}
-        body = np.zeros((len(self.passages_), len(roles)), dtype=np.float32)
-        heading = np.zeros_like(body)
+    def _index_roles(self, units: list[list[str]]) -> None:
+        """Per passage and role: sentences naming it, and whether its heading / title does."""
+        self.roles_ = sorted(self.analyzer.vocabulary.role_names)
+        column = {r: i for i, r in enumerate(self.roles_)}
+        shape = (len(self.passages_), len(self.roles_))
+        mentions, heading, title = (np.zeros(shape, dtype=np.float32) for _ in range(3))
         for i, p in enumerate(self.passages_):
-            for w in words(self.analyzer.canonical(p.text)):
-                if w in column:
-                    body[i, column[w]] += 1
-            head = " ".join(filter(None, [p.section or "", p.question or ""]))
-            for w in words(self.analyzer.canonical(head)):
-                if w in column:
-                    heading[i, column[w]] = 1
-        self.role_body_, self.role_heading_ = body, heading
+            for unit in units[i] or [p.text]:
+                for role in set(self.analyzer.roles_in(self.analyzer.canonical(unit))) & column.keys():
+                    mentions[i, column[role]] += 1
+            for target, text in ((heading, p.context), (title, p.title)):
+                for role in self.analyzer.roles_in(self.analyzer.canonical(text)):
+                    if role in column:
+                        target[i, column[role]] = 1
+        self.role_mentions_, self.role_heading_, self.role_title_ = mentions, heading, title
+
+    def _prepare(self) -> None:
+        """Derived, query-time structures (rebuilt on load rather than stored)."""
+        self._body_cols = _columns(self.body_)
+        self._context_cols = _columns(self.context_)
+        self._sentence_cols = _columns(self.sentences_)
+        self._idf = self.vectorizer_.idf_.astype(np.float32)
+        self._max_idf = float(self._idf.max())
+        self._role_column = {r: i for i, r in enumerate(self.roles_)}
+        named = (self.role_heading_ + self.role_title_).sum(axis=0) > 0
+        self._covered_roles = {r for r, yes in zip(self.roles_, named, strict=True) if yes}
+        vocabulary = self.vectorizer_.vocabulary_
+        self._role_term_cols = np.array(
+            [j for t, j in vocabulary.items() if any(part.startswith(ROLE_PREFIX) for part in t.split())],
+            dtype=np.int64)
 
     # -- saving and loading (plain JSON + arrays; never pickle) ----------------------------
-    _MATRICES = ("body_", "context_", "sentences_")
-
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """JSON-able state and named arrays, enough for ``load_state`` to answer questions."""
         state = {
@@ -116,7 +162,8 @@ class TfidfRetriever:
         }
         arrays: dict[str, np.ndarray] = {
             "idf": self.vectorizer_.idf_.astype(np.float64), "sentence_owner": self.sentence_owner_,
-            "lead": self.lead_, "role_body": self.role_body_, "role_heading": self.role_heading_,
+            "lead": self.lead_, "role_mentions": self.role_mentions_, "role_heading": self.role_heading_,
+            "role_title": self.role_title_,
         }
         for name in self._MATRICES:
             m: sp.csr_matrix = getattr(self, name)
@@ -143,75 +190,141 @@ class TfidfRetriever:
             matrix = sp.csr_matrix(
                 (arrays[f"{key}.data"], arrays[f"{key}.indices"], arrays[f"{key}.indptr"]), shape=shape)
             matrix.check_format(full_check=True)
-            if shape[1] != v:
-                raise ValueError(f"{key} matrix has {shape[1]} columns for {v} terms")
+            if shape[1] != v or not np.all(np.isfinite(matrix.data)):
+                raise ValueError(f"{key} matrix does not match the vocabulary")
             setattr(self, name, matrix)
         if self.body_.shape[0] != n or self.context_.shape[0] != n:
             raise ValueError("passage matrices do not match the passages")
-        self.sentence_owner_ = np.asarray(arrays["sentence_owner"], dtype=np.int32)
-        if self.sentence_owner_.shape != (self.sentences_.shape[0],) or (
-                len(self.sentence_owner_) and not 0 <= self.sentence_owner_.min() <= self.sentence_owner_.max() < n):
+        owner = np.asarray(arrays["sentence_owner"], dtype=np.int32)
+        if owner.shape != (self.sentences_.shape[0],) or (len(owner) and not 0 <= owner.min() <= owner.max() < n):
             raise ValueError("sentence owners do not match")
+        self.sentence_owner_ = owner
         self.roles_ = [str(r) for r in state["roles"]]
         self.lead_ = np.asarray(arrays["lead"], dtype=bool)
-        self.role_body_ = np.asarray(arrays["role_body"], dtype=np.float32)
-        self.role_heading_ = np.asarray(arrays["role_heading"], dtype=np.float32)
-        if self.lead_.shape != (n,) or self.role_body_.shape != (n, len(self.roles_)) \
-                or self.role_heading_.shape != self.role_body_.shape:
-            raise ValueError("passage flags do not match the passages")
+        for name in ("role_mentions", "role_heading", "role_title"):
+            matrix = np.asarray(arrays[name], dtype=np.float32)
+            if matrix.shape != (n, len(self.roles_)):
+                raise ValueError(f"{name} does not match the passages")
+            setattr(self, f"{name}_", matrix)
+        if self.lead_.shape != (n,):
+            raise ValueError("lead flags do not match the passages")
         self.analyzer.load_state(state["analyzer"])
+        self._prepare()
         return self
 
     # -- querying ------------------------------------------------------------------------
+    def query_vector(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
+        """The question's TF-IDF vector as (term columns, weights), exactly as
+        ``vectorizer_.transform`` computes it, without its per-call validation overhead."""
+        counts: dict[int, int] = {}
+        vocabulary = self.vectorizer_.vocabulary_
+        for term in query.terms:
+            j = vocabulary.get(term)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        if self.sublinear_tf:
+            tf = 1.0 + np.log(tf)
+        weights = tf * self._idf[cols]
+        return cols, weights / np.linalg.norm(weights)
+
+    @staticmethod
+    def _dot(columns: tuple[np.ndarray, np.ndarray, np.ndarray], cols: np.ndarray, weights: np.ndarray,
+             size: int) -> np.ndarray:
+        indptr, indices, data = columns
+        out = np.zeros(size, dtype=np.float32)
+        for j, w in zip(cols.tolist(), weights.tolist(), strict=True):
+            start, end = indptr[j], indptr[j + 1]
+            out[indices[start:end]] += data[start:end] * w
+        return out
+
     def role_support(self, roles: list[str]) -> np.ndarray:
         """Per passage, how much it is about the asked roles (0..1)."""
-        n = len(self.passages_)
-        cols = [self.roles_.index(r) for r in roles if r in self.roles_]
+        cols = [self._role_column[r] for r in roles if r in self._role_column]
         if not cols:
-            return np.ones(n, dtype=np.float32)
-        body, head = self.role_body_[:, cols], self.role_heading_[:, cols]
-        # Named in a heading or more than once: the passage is about it; once: it's mentioned.
-        support = np.where((head > 0) | (body >= 2), 1.0, np.where(body == 1, 0.6, 0.0))
+            return np.ones(len(self.passages_), dtype=np.float32)
+        mentions = self.role_mentions_[:, cols]
+        heading = self.role_heading_[:, cols]
+        title = self.role_title_[:, cols]
+        # Named in a heading or in two sentences: about it; in one sentence: mentions it;
+        # only in the article's title: the passage's topic is probably near it.
+        support = np.where((heading > 0) | (mentions >= 2), 1.0,
+                           np.where(mentions == 1, 0.6, np.where(title > 0, 0.25, 0.0)))
         return support.mean(axis=1).astype(np.float32)
 
     def score(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ranking score, term coverage, role support) for every passage."""
         n = len(self.passages_)
-        vocab = self.vectorizer_.vocabulary_
-        qvec = self.vectorizer_.transform([query])
-        if qvec.nnz == 0:
+        support = self.role_support(query.roles)
+        cols, weights = self.query_vector(query)
+        if not len(cols):
             zeros = np.zeros(n, dtype=np.float32)
-            return zeros, zeros, self.role_support(query.roles)
-        body = (self.body_ @ qvec.T).toarray().ravel()
-        context = (self.context_ @ qvec.T).toarray().ravel()
-        per_sentence = (self.sentences_ @ qvec.T).toarray().ravel()
+            return zeros, zeros, support
+        body = self._dot(self._body_cols, cols, weights, n)
+        context = self._dot(self._context_cols, cols, weights, n)
+        # Sentences are matched on what is said; who it is about is the role support's job
+        # (a bullet under "Responsibilities of a COO" rarely repeats "COO").
+        content = ~np.isin(cols, self._role_term_cols)
+        per_sentence = self._dot(self._sentence_cols, cols[content], weights[content], self.sentences_.shape[0])
         best_sentence = np.zeros(n, dtype=np.float32)
         np.maximum.at(best_sentence, self.sentence_owner_, per_sentence)
+        coverage = self._coverage(query)
         w = self.weights
-        support = self.role_support(query.roles)
-        factor = w.role_floor + (1 - w.role_floor) * support
-        ranking = (w.body * body + w.sentence * best_sentence + w.context * context) * factor
-        ranking = ranking * np.where(self.lead_, w.lead, 1.0)
-        # Coverage: how much of the question's (idf-weighted) content the passage holds.
-        idf = self.vectorizer_.idf_
-        unigrams = [t for t in dict.fromkeys(query.terms) if " " not in t]
-        cols = [vocab[t] for t in unigrams if t in vocab]
-        missing = len(unigrams) - len(cols) + len(query.unknown_words)
-        total = float(idf[cols].sum()) + missing * float(idf.max())
-        if cols and total > 0:
-            present = ((self.body_[:, cols] + self.context_[:, cols]) > 0).toarray()
-            coverage = (present * idf[cols]).sum(axis=1) / total
-        else:
-            coverage = np.zeros(n)
-        ranking = ranking * (w.coverage_floor + (1 - w.coverage_floor) * coverage)
-        return ranking.astype(np.float32), coverage.astype(np.float32), support
+        ranking = (w.body * body + w.sentence * best_sentence + w.context * context)
+        ranking *= w.role_floor + (1 - w.role_floor) * support
+        ranking *= w.coverage_floor + (1 - w.coverage_floor) * coverage
+        ranking[self.lead_] *= w.lead
+        if query.roles and w.focus:
+            ranking *= 1.0 + w.focus * self._focused(query.roles)
+        return ranking, coverage, support
+
+    def _focused(self, roles: list[str]) -> np.ndarray:
+        """1 where the passage's heading names exactly the asked roles, else 0."""
+        wanted = np.zeros(len(self.roles_), dtype=bool)
+        for r in roles:
+            if r in self._role_column:
+                wanted[self._role_column[r]] = True
+        return np.all((self.role_heading_ > 0) == wanted, axis=1).astype(np.float32)
+
+    def _coverage(self, query: Query, with_roles: bool = True) -> np.ndarray:
+        """Per passage, the idf-weighted share of the question's words it contains.
+
+        Words no passage uses count with the highest idf, so an unknown word lowers coverage.
+        """
+        n = len(self.passages_)
+        vocabulary = self.vectorizer_.vocabulary_
+        words_ = [t for t in dict.fromkeys(query.terms)
+                  if " " not in t and (with_roles or not t.startswith(ROLE_PREFIX))]
+        known = [vocabulary[t] for t in words_ if t in vocabulary]
+        missing = len(words_) - len(known) + len(query.unknown_words)
+        total = float(self._idf[known].sum()) + missing * self._max_idf
+        if total <= 0:
+            return np.ones(n, dtype=np.float32) if not with_roles else np.zeros(n, dtype=np.float32)
+        coverage = np.zeros(n, dtype=np.float32)
+        for j in known:
+            present = np.zeros(n, dtype=bool)
+            for indptr, indices, _ in (self._body_cols, self._context_cols):
+                present[indices[indptr[j]:indptr[j + 1]]] = True
+            coverage[present] += self._idf[j]
+        return coverage / total
+
+    def covers_roles(self, roles: list[str]) -> bool:
+        """True when the articles are about at least one of ``roles`` (named in a title or heading),
+        rather than only mentioning them in passing (a COO article mentioning the CFO)."""
+        return any(r in self._covered_roles for r in roles)
 
     def retrieve(self, question: str | Query, k: int = 5) -> list[Hit]:
         """The ``k`` best passages for a question, best first."""
         query = self.analyzer.query(question) if isinstance(question, str) else question
         ranking, coverage, support = self.score(query)
-        order = np.argsort(-ranking, kind="stable")[:k]
+        k = min(k, len(ranking))
+        top = np.argpartition(-ranking, k - 1)[:k] if k < len(ranking) else np.arange(len(ranking))
+        order = top[np.lexsort((top, -ranking[top]))]
+        content = self._coverage(query, with_roles=False)
         return [
-            Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]))
+            Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]), float(content[i]))
             for i in order
         ]

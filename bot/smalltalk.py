@@ -56,7 +56,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
 FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "guys", "folks", "bot",
           "faqbot", "there", "mate", "buddy", "friend", "pal", "a", "lot", "and", "the", "for", "just",
           "then", "well", "oh", "ah", "um", "uh", "hmm", "doing", "u", "you", "too", "man", "dude",
-          "please", "pls", "btw", "anyway", "now", "then"}
+          "please", "pls", "btw", "anyway", "now"}
 
 REPLIES: dict[str, str] = {
     "greeting": "Hi! I answer questions about {topics}. Ask me anything, e.g. \"{example}\".",

@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 _KEEP = {
     "fire", "system", "top", "more", "less", "most", "least", "whole", "first", "part", "bottom",
     "interest", "call", "find", "found", "full", "amount", "serious", "back", "side", "show", "move",
-    "detail", "describe", "put", "name", "keep", "together", "alone", "two", "become",
+    "detail", "describe", "put", "name", "keep", "together", "alone", "two",
 }
 STOP_WORDS: frozenset[str] = frozenset((set(ENGLISH_STOP_WORDS) - _KEEP) | {
     "does", "did", "doing", "s", "t", "d", "ll", "m", "ve", "re", "don", "doesn", "isn", "aren", "im",

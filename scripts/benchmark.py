@@ -34,11 +34,16 @@ from bot.config import CONFIG_FILE, Settings, load_settings  # noqa: E402
 from bot.conversation import Conversations  # noqa: E402
 from bot.engine import Answer, Engine, confidence_features  # noqa: E402
 from bot.evaluation import (  # noqa: E402
-    Outcome, best_threshold, load_questions, percentile_ms, summarize,
+    Outcome,
+    best_threshold,
+    load_questions,
+    percentile_ms,
+    summarize,
 )
 from bot.index_store import build_index  # noqa: E402
 from bot.ingest import Passage  # noqa: E402
 
+C_CALIBRATION = 3.0  # mild regularisation: the features are few and the question sets small
 DEFAULT_QUESTIONS = ROOT / "tests" / "eval" / "questions.jsonl"
 DEFAULT_DIALOGUES = ROOT / "tests" / "eval" / "dialogues.jsonl"
 
@@ -114,7 +119,7 @@ def run_baseline(baseline: Baseline, rows: Sequence[dict]) -> SystemRun:
         ranked.append((row, texts, score))
     # Give the baseline its best possible abstention threshold on this very file.
     right = [bool(r["gold"]) and bool(t) and _hit(t[0], r["gold"]) for r, t, _ in ranked]
-    threshold, _ = best_threshold([s for _, _, s in ranked], right)
+    threshold, _ = best_threshold([s for _, _, s in ranked], right, [not r["gold"] for r, _, _ in ranked])
     outcomes = [Outcome(r["kind"], tuple(t), tuple(r["gold"]), s, s >= threshold) for r, t, s in ranked]
     return SystemRun(baseline.name, outcomes, baseline.build_seconds, latencies, "best threshold for it")
 
@@ -221,19 +226,21 @@ def calibrate(engine: Engine, rows: Sequence[dict], config: Path) -> None:
     """Fit the confidence (logistic regression on the top passage's features) and the threshold."""
     from sklearn.linear_model import LogisticRegression
 
-    features, labels = [], []
+    features, labels, answerable = [], [], []
     for row in rows:
-        if row["kind"] == "chit" and smalltalk.detect(row["question"]):
+        if smalltalk.detect(row["question"]):
             continue  # answered as small talk before any retrieval
         query = engine.retriever.analyzer.query(row["question"])
         hits = engine.retriever.retrieve(query, k=1)
-        features.append(confidence_features(hits[0], query))
+        features.append(confidence_features(hits[0], query, engine.retriever.covers_roles(query.roles)))
         labels.append(bool(row["gold"]) and _hit(hits[0].passage.text, row["gold"]))
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(np.asarray(features), np.asarray(labels))
+        answerable.append(bool(row["gold"]))
+    model = LogisticRegression(C=C_CALIBRATION, max_iter=5000).fit(np.asarray(features), np.asarray(labels))
     weights = [round(float(w), 3) for w in model.coef_[0]]
     bias = round(float(model.intercept_[0]), 3)
     probs = model.predict_proba(np.asarray(features))[:, 1]
-    threshold, accuracy = best_threshold(list(probs), labels)
+    # Abstaining is right only for questions the articles don't answer.
+    threshold, accuracy = best_threshold(list(probs), labels, [not a for a in answerable])
     # A round, middle-of-the-gap threshold generalises better than the exact optimum.
     threshold = round(float(threshold), 2)
     print(f"\ncalibration on {len(labels)} questions: weights {weights}, bias {bias}, "
@@ -246,7 +253,7 @@ def write_calibration(config: Path, threshold: float, weights: Sequence[float], 
     block = (
         "[calibration]\n"
         "# Written by scripts/benchmark.py --calibrate: confidence = logistic(bias + weights . features)\n"
-        "# with features (score, coverage, role match, unknown job title, unknown word share).\n"
+        "# with features (score, content coverage, role match, off-topic job title, unknown word share).\n"
         f"threshold = {threshold}\n"
         f"confidence_weights = [{', '.join(str(w) for w in weights)}]\n"
         f"confidence_bias = {bias}\n"

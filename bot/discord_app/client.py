@@ -1,0 +1,244 @@
+"""``FaqBot``: the one bot class. It owns the state; features live in the cog (``cog.py``).
+
+It derives from ``AutoShardedBot`` with ``shard_count`` defaulting to 1, so the same class runs
+unsharded (shard 0 of 1), as N shards in one process (``--shards N``) or as a slice of a bot
+shared by several processes (``--shard-ids 0,1 --shard-count 4``), each with its own engine.
+
+State held here rather than in the cog: the current engine (swapped atomically by ``reload``),
+conversations, the per-user cooldowns, statistics and feedback. All engine work runs in a
+thread so that the event loop (heartbeats, other users) never waits for retrieval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import ConfigError
+from bot.conversation import Conversations
+from bot.discord_app.config import DiscordConfig, DiscordSetupError
+from bot.discord_app.formatting import StatsView
+from bot.discord_app.ratelimit import Cooldowns
+from bot.discord_app.responding import respond_ephemeral
+from bot.discord_app.views import AnswerButton
+from bot.engine import Answer, Engine
+from bot.index_store import KnowledgeError
+from bot.vocabulary import VocabularyError
+
+log = logging.getLogger(__name__)
+
+Rebuild = Callable[[Engine], Engine]
+FeedbackChange = Literal["new", "changed", "same"]
+EXPECTED_RELOAD_ERRORS = (KnowledgeError, ConfigError, VocabularyError, OSError)
+
+
+def rebuild_engine(engine: Engine, *, threshold: float | None = None) -> Engine:
+    """A new engine for the running engine's knowledge folder, with the index rebuilt from scratch.
+
+    Runs in a worker thread; the old engine keeps answering until the caller swaps the new one in.
+    """
+    if engine.knowledge is None:
+        raise KnowledgeError("the running engine was not opened from a knowledge folder")
+    return Engine.open(engine.knowledge, engine.index_dir, engine.settings, rebuild=True, threshold=threshold)
+
+
+def bot_intents() -> discord.Intents:
+    """Only what the bot uses; message content is privileged and must be enabled in the portal."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
+    return intents
+
+
+@dataclass
+class BotStats:
+    """Counters of delivered answers, kept by the bot so that they survive index reloads."""
+
+    questions: int = 0
+    answered: int = 0
+    unknown: int = 0
+    smalltalk: int = 0
+    auto_answered: int = 0
+    helpful: int = 0
+    not_helpful: int = 0
+    reloads: int = 0
+    started_at: float = field(default_factory=time.time)
+
+    def record(self, answer: Answer, *, auto: bool = False) -> None:
+        self.questions += 1
+        if answer.kind == "answer":
+            self.answered += 1
+            self.auto_answered += auto
+        elif answer.kind == "smalltalk":
+            self.smalltalk += 1
+        else:
+            self.unknown += 1
+
+
+class FeedbackLedger:
+    """Who rated which answer, so that one user's repeated clicks count once (bounded in memory)."""
+
+    def __init__(self, max_votes: int = 50_000) -> None:
+        self.max_votes = max_votes
+        self._votes: OrderedDict[tuple[int, int], bool] = OrderedDict()
+
+    def record(self, message_id: int, user_id: int, helpful: bool) -> tuple[FeedbackChange, bool | None]:
+        """(what changed, the previous vote if any)."""
+        key = (message_id, user_id)
+        previous = self._votes.get(key)
+        self._votes[key] = helpful
+        self._votes.move_to_end(key)
+        while len(self._votes) > self.max_votes:
+            self._votes.popitem(last=False)
+        if previous is None:
+            return "new", None
+        return ("same" if previous == helpful else "changed"), previous
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    ok: bool
+    message: str
+
+
+class FaqTree(app_commands.CommandTree["FaqBot"]):
+    """Turns failed checks into a private explanation; anything else is logged and apologised for."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.MissingPermissions):
+            text = "Only members with the **Manage Server** permission can do that."
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            text = "That command only works in a server."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = "You can't use that command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("Command /%s failed", command, exc_info=error)
+            text = "Sorry, something went wrong while answering that. It has been logged."
+        await respond_ephemeral(interaction, text)
+
+
+class FaqBot(commands.AutoShardedBot):
+    """The FAQ bot: slash commands, mentions, auto-answer channels and answer buttons."""
+
+    defer_after: float = 1.5  # seconds before an interaction is deferred (Discord allows 3)
+
+    def __init__(self, engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None,
+                 **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # unused: there are no prefix commands
+            help_command=None,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=config.shard_count,
+            shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
+            tree_cls=FaqTree,
+            **options,
+        )
+        self.engine = engine
+        self.config = config
+        self.conversations = Conversations(engine.settings)
+        self.cooldowns = Cooldowns(engine.settings.cooldown_seconds, engine.settings.cooldown_burst)
+        self.stats = BotStats()
+        self.feedback = FeedbackLedger()
+        self._rebuild: Rebuild = rebuild or (lambda old: rebuild_engine(old, threshold=config.threshold))
+        self._reload_lock = asyncio.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(AnswerButton)  # answer buttons work on any message, even after a restart
+        await self.load_extension("bot.discord_app.cog")
+        if self.config.guild_id is not None:
+            self.tree.copy_global_to(guild=discord.Object(self.config.guild_id))
+        if self.config.sync:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Publish the slash commands: to one guild (instant, for development) or globally."""
+        guild = discord.Object(self.config.guild_id) if self.config.guild_id is not None else None
+        where = f"to guild {guild.id}" if guild else "globally"
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            raise DiscordSetupError(f"could not publish the slash commands {where}: {exc}") from exc
+        log.info("Published %d slash commands %s", len(synced), where)
+        return synced
+
+    async def on_ready(self) -> None:
+        shards = ",".join(str(i) for i in sorted(self.shards)) or "0"
+        log.info("Ready as %s (id %s) in %d servers; shards %s of %s",
+                 self.user, self.user.id if self.user else "?", len(self.guilds), shards, self.shard_count)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: ``FaqCog`` listens for questions, so command parsing is skipped."""
+
+    # -- answering --------------------------------------------------------------------------------
+    async def answer(self, key: Hashable, question: str) -> Answer:
+        """Answer ``question`` in the conversation ``key`` ((channel id, user id)), off the loop."""
+        engine = self.engine  # a reload may swap engines meanwhile; this question uses this one
+        return await asyncio.to_thread(self.conversations.ask, engine, key, question)
+
+    async def reask(self, question: str) -> Answer:
+        """Ask again outside any conversation (the "Other answers" button is not a new turn)."""
+        return await asyncio.to_thread(self.engine.ask, question)
+
+    def record_feedback(self, message_id: int, user_id: int, *, helpful: bool) -> FeedbackChange:
+        change, previous = self.feedback.record(message_id, user_id, helpful)
+        if change == "same":
+            return change
+        if previous is not None:
+            self.stats.helpful -= previous
+            self.stats.not_helpful -= not previous
+        self.stats.helpful += helpful
+        self.stats.not_helpful += not helpful
+        return change
+
+    # -- administration ---------------------------------------------------------------------------
+    async def reload(self) -> ReloadResult:
+        """Rebuild the index in a thread and swap it in; on failure keep serving the old one."""
+        if self._reload_lock.locked():
+            return ReloadResult(False, "A reload is already running; try again when it has finished.")
+        async with self._reload_lock:
+            old = self.engine
+            started = time.perf_counter()
+            try:
+                new = await asyncio.to_thread(self._rebuild, old)
+            except Exception as exc:
+                expected = isinstance(exc, EXPECTED_RELOAD_ERRORS)
+                reason = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+                log.warning("Reload failed, keeping the previous index: %s", reason, exc_info=not expected)
+                return ReloadResult(False, f"{reason}\nStill answering from the previous index "
+                                           f"({_describe(old)}).")
+            self.engine = new
+            self.stats.reloads += 1
+            seconds = time.perf_counter() - started
+            log.info("Reloaded the index in %.2f s: %s (was %s)", seconds, _describe(new), _describe(old))
+            return ReloadResult(True, f"Rebuilt in {seconds:.1f} s: {_describe(new)} (was {_describe(old)}).")
+
+    def stats_view(self) -> StatsView:
+        sources = self.engine.sources()
+        shards = ",".join(str(i) for i in sorted(self.shards)) or "0"
+        s = self.stats
+        return StatsView(
+            documents=len(sources), passages=sum(n for _, _, n in sources), built_at=self.engine.built_at,
+            started_at=s.started_at, questions=s.questions, answered=s.answered, unknown=s.unknown,
+            smalltalk=s.smalltalk, auto_answered=s.auto_answered, helpful=s.helpful,
+            not_helpful=s.not_helpful, reloads=s.reloads, guilds=len(self.guilds),
+            shards=f"{shards} of {self.shard_count}",
+        )
+
+
+def _describe(engine: Engine) -> str:
+    sources = engine.sources()
+    return f"{len(sources)} documents, {sum(n for _, _, n in sources)} passages"

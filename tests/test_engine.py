@@ -1,0 +1,223 @@
+"""The answer engine: answers with a passage, small talk, or "I don't know"."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import BOTH_ROLES_ANSWER, BOTH_ROLES_QUESTION, UNRELATED_QUESTIONS, write
+from test_ingest import GIZMO_MD, WIDGETS_TXT
+
+from bot.config import Settings
+from bot.engine import Answer, Engine
+
+JSON_KEYS = {"id", "question", "kind", "answer", "score", "source", "section", "alternatives", "reply"}
+ALTERNATIVE_KEYS = {"text", "source", "section", "score"}
+DONT_KNOW = re.compile(r"\b(don'?t|do not|doesn'?t)\b[^.]*\bknow\b|\bno answer\b", re.IGNORECASE)
+
+# Questions whose answer is a fact stated in exactly one place in the articles.
+FACT_QUESTIONS = [
+    ("What is the average salary for an operations manager?", "75,844"),
+    ("Which certifications do operations managers pursue?", "APICS"),
+    ("What are the educational requirements for these roles?", "degree"),
+]
+IN_DOMAIN = [BOTH_ROLES_QUESTION, *(q for q, _ in FACT_QUESTIONS), "what does a coo earn?",
+             "who does the vp of operations report to", "what does a head of operations do"]
+
+
+def _engine_with(engine: Engine, **overrides) -> Engine:
+    """The same index, other settings (no rebuild)."""
+    return Engine(engine.retriever, engine.settings.with_overrides(**overrides),
+                  calibration={"threshold": engine.threshold, "confidence_weights": engine.weights,
+                               "confidence_bias": engine.bias})
+
+
+# -- answering --------------------------------------------------------------------------------
+def test_answers_the_both_roles_question_with_the_faq_entry(engine):
+    a = engine.ask(BOTH_ROLES_QUESTION)
+    assert a.kind == "answer"
+    assert BOTH_ROLES_ANSWER in a.text
+    assert "Can one person hold both the VP Operations and COO roles?" in a.text
+    assert a.source == "vp-operations-vs-coo.txt"
+    assert a.section == "Frequently Asked Questions"
+    assert a.title and a.reason is None
+    assert engine.threshold <= a.score <= 1.0
+
+
+def test_answer_reply_shows_passage_source_and_confidence(engine):
+    a = engine.ask(BOTH_ROLES_QUESTION)
+    assert a.text in a.reply
+    assert a.source in a.reply and a.section in a.reply
+    assert f"{a.score:.0%}" in a.reply
+
+
+@pytest.mark.parametrize(("question", "fact"), FACT_QUESTIONS)
+def test_answers_carry_the_fact_asked_for(engine, question, fact):
+    a = engine.ask(question)
+    assert a.kind == "answer"
+    assert fact in a.text
+
+
+@pytest.mark.parametrize("question", IN_DOMAIN)
+def test_alternatives_are_other_passages(engine, question):
+    a = engine.ask(question)
+    assert a.kind == "answer"
+    assert len(a.alternatives) <= engine.settings.top_k
+    texts = [a.text, *(alt.text for alt in a.alternatives)]
+    assert len(set(texts)) == len(texts), "an alternative repeats a passage"
+    for alt in a.alternatives:
+        assert alt.source.endswith(".txt") and alt.text.strip()
+        assert 0.0 <= alt.score <= 1.0
+
+
+@pytest.mark.parametrize("question", IN_DOMAIN)
+def test_answer_is_at_least_as_confident_as_its_alternatives(engine, question):
+    a = engine.ask(question)
+    assert a.kind == "answer"
+    worse = [alt.score for alt in a.alternatives if alt.score > a.score]
+    assert not worse, f"answer {a.score:.3f} but alternatives {worse} score higher"
+
+
+@pytest.mark.parametrize("question", IN_DOMAIN)
+def test_alternatives_are_listed_best_first(engine, question):
+    scores = [alt.score for alt in engine.ask(question).alternatives]
+    assert scores == sorted(scores, reverse=True), scores
+
+
+@pytest.mark.parametrize("top_k", [0, 1, 2])
+def test_top_k_limits_alternatives(engine, top_k):
+    a = _engine_with(engine, top_k=top_k).ask(BOTH_ROLES_QUESTION)
+    assert a.kind == "answer"
+    assert len(a.alternatives) <= top_k
+    if top_k == 0:
+        assert a.alternatives == ()
+
+
+def test_answers_are_deterministic(engine):
+    assert engine.ask(BOTH_ROLES_QUESTION).to_json() == engine.ask(BOTH_ROLES_QUESTION).to_json()
+
+
+def test_concurrent_questions_get_the_same_answers(engine):
+    questions = IN_DOMAIN * 4
+    expected = {q: engine.ask(q).to_json() for q in set(questions)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(engine.ask, questions))
+    for q, a in zip(questions, results, strict=True):
+        assert a.to_json() == expected[q]
+
+
+# -- not answering ----------------------------------------------------------------------------
+@pytest.mark.parametrize("question", UNRELATED_QUESTIONS + ["tell me about kubernetes deployments"])
+def test_abstains_on_unrelated_questions(engine, question):
+    a = engine.ask(question)
+    assert a.kind == "unknown"
+    assert a.text is None and a.source is None and a.alternatives == ()
+    assert DONT_KNOW.search(a.reply), a.reply
+    assert a.score < engine.threshold
+    assert isinstance(a.suggestions, tuple)
+    assert len(a.suggestions) <= engine.settings.suggestions
+    for s in a.suggestions:
+        assert s in a.reply
+    j = a.to_json()
+    assert j["answer"] is None and j["source"] is None and j["section"] is None and j["alternatives"] == []
+
+
+def test_threshold_one_means_never_answer(engine):
+    strict = Engine(engine.retriever, engine.settings, calibration={"threshold": 1.0})
+    a = strict.ask(BOTH_ROLES_QUESTION)
+    assert a.kind == "unknown"
+    assert DONT_KNOW.search(a.reply)
+
+
+@pytest.mark.parametrize("message", ["hi", "thanks!", "who are you", "Hello there", "bye"])
+def test_small_talk_gets_no_passage(engine, message):
+    a = engine.ask(message)
+    assert a.kind == "smalltalk"
+    assert a.text is None and a.source is None and a.section is None and a.alternatives == ()
+    assert a.reply.strip()
+    assert a.to_json()["answer"] is None
+
+
+def test_small_talk_replies_name_the_topics(engine):
+    assert "COO" in engine.ask("hi").reply
+    assert "COO" in engine.ask("who are you").reply
+
+
+def test_a_question_with_a_greeting_is_still_a_question(engine):
+    assert engine.ask("hey, what does a coo earn?").kind != "smalltalk"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!", "…"])
+def test_empty_question_gets_a_clear_reply(engine, question):
+    a = engine.ask(question)
+    assert a.kind == "unknown"
+    assert a.reason == "empty"
+    assert a.text is None and a.alternatives == ()
+    assert "question" in a.reply.lower()
+
+
+def test_over_long_question_is_refused_naming_the_limit(engine):
+    limit = engine.settings.max_question_chars
+    a = engine.ask(BOTH_ROLES_QUESTION + " " + "x" * limit)
+    assert a.kind == "unknown" and a.reason == "too_long"
+    assert a.text is None
+    assert f"{limit:,}" in a.reply or str(limit) in a.reply
+
+
+def test_question_at_the_limit_is_accepted(engine):
+    small = _engine_with(engine, max_question_chars=len(BOTH_ROLES_QUESTION))
+    assert small.ask(BOTH_ROLES_QUESTION).kind == "answer"
+    refused = small.ask(BOTH_ROLES_QUESTION + "?")
+    assert refused.reason == "too_long"
+    assert str(len(BOTH_ROLES_QUESTION)) in refused.reply
+
+
+# -- the JSON contract ------------------------------------------------------------------------
+@pytest.mark.parametrize("question", [BOTH_ROLES_QUESTION, UNRELATED_QUESTIONS[0], "hi", "", "x" * 3000])
+def test_to_json_has_exactly_the_contract_keys(engine, question):
+    j = engine.ask(question).to_json(id=42)
+    assert set(j) == JSON_KEYS
+    assert j["id"] == 42 and j["question"] == question
+    assert j["kind"] in ("answer", "smalltalk", "unknown")
+    assert isinstance(j["score"], float) and 0.0 <= j["score"] <= 1.0
+    assert isinstance(j["reply"], str) and j["reply"]
+    for alt in j["alternatives"]:
+        assert set(alt) == ALTERNATIVE_KEYS
+
+
+def test_to_json_of_an_answer(engine):
+    a = engine.ask(BOTH_ROLES_QUESTION)
+    j = a.to_json()
+    assert j["id"] is None
+    assert j["answer"] == a.text and j["source"] == a.source and j["section"] == a.section
+    assert len(j["alternatives"]) == len(a.alternatives)
+
+
+# -- bookkeeping ------------------------------------------------------------------------------
+def test_sources_lists_every_document(engine):
+    sources = engine.sources()
+    assert len(sources) == 5
+    assert {src for src, _, _ in sources} == {p.name for p in Path(engine.knowledge).glob("*.txt")}
+    assert all(title and n > 0 for _, title, n in sources)
+
+
+def test_stats_count_each_kind(engine):
+    fresh = _engine_with(engine)
+    for q in [BOTH_ROLES_QUESTION, "hi", UNRELATED_QUESTIONS[0], ""]:
+        fresh.ask(q)
+    s = fresh.stats
+    assert (s.questions, s.answered, s.smalltalk, s.unknown) == (4, 1, 1, 2)
+
+
+def test_engine_on_a_small_fixture_folder(tmp_path):
+    write(tmp_path / "kb" / "widgets.txt", WIDGETS_TXT)
+    write(tmp_path / "kb" / "gizmo.md", GIZMO_MD)
+    engine = Engine.open(tmp_path / "kb", tmp_path / "idx", Settings())
+    a = engine.ask("can a widget be painted?")
+    assert isinstance(a, Answer)
+    assert a.kind == "answer" and "enamel" in a.text and a.source == "widgets.txt"
+    assert engine.ask("how do I repair a broken gizmo").source == "gizmo.md"
+    assert engine.ask(UNRELATED_QUESTIONS[0]).kind == "unknown"
+    assert "Widget" in engine.topics or "Gizmo" in engine.topics

@@ -1,0 +1,445 @@
+"""The on-disk index: where it goes, what it holds (no pickle), staleness, atomic and robust loading."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import BOTH_ROLES_ANSWER, BOTH_ROLES_QUESTION, copy_knowledge, write
+
+import bot.index_store as index_store
+from bot.config import Settings
+from bot.engine import Engine
+from bot.index_store import (
+    INDEX_DIRNAME,
+    MANIFEST,
+    IndexStore,
+    KnowledgeError,
+    build_index,
+    library_versions,
+    load_index,
+)
+
+QUESTIONS = [
+    BOTH_ROLES_QUESTION, "what does a coo earn", "who does the vp of operations report to",
+    "key responsibilities of an operations director", "what is the best pizza topping", "opertaions managr salary",
+]
+SETTINGS = Settings()
+
+
+def _index_dir(knowledge: Path) -> Path:
+    return knowledge / INDEX_DIRNAME
+
+
+def _manifest(knowledge: Path) -> dict:
+    return json.loads((_index_dir(knowledge) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def _arrays_path(knowledge: Path) -> Path:
+    return _index_dir(knowledge) / _manifest(knowledge)["arrays"]
+
+
+def _find(obj, key: str):
+    """The value of ``key`` anywhere in a nested JSON document (None when absent)."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        children = obj.values()
+    elif isinstance(obj, list):
+        children = obj
+    else:
+        return None
+    for child in children:
+        found = _find(child, key)
+        if found is not None:
+            return found
+    return None
+
+
+def _results(retriever) -> list[list[tuple[str, int, float]]]:
+    return [[(h.passage.source, h.passage.position, h.score) for h in retriever.retrieve(q, k=5)] for q in QUESTIONS]
+
+
+def _answers(loaded) -> list[str]:
+    engine = Engine(loaded.retriever, SETTINGS, calibration=loaded.calibration)
+    return [engine.ask(BOTH_ROLES_QUESTION).text or ""]
+
+
+def _info_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.index_store" and r.levelno == logging.INFO]
+
+
+@pytest.fixture(scope="module")
+def built_template(tmp_path_factory) -> Path:
+    knowledge = copy_knowledge(tmp_path_factory.mktemp("template") / "knowledge")
+    assert load_index(knowledge, None, SETTINGS).rebuilt  # nothing there yet
+    return knowledge
+
+
+@pytest.fixture
+def built(built_template: Path, tmp_path: Path) -> Path:
+    """A private knowledge copy with a current index in <knowledge>/.index (copied: it is path-independent)."""
+    return Path(shutil.copytree(built_template, tmp_path / "knowledge"))
+
+
+# -- where and what ------------------------------------------------------------------------
+def test_index_goes_to_dot_index_in_the_knowledge_folder(built):
+    assert (_index_dir(built) / MANIFEST).is_file()
+    assert _arrays_path(built).is_file()
+
+
+def test_index_dir_can_be_chosen(knowledge_copy, tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "idx"
+    _, report = build_index(knowledge_copy, elsewhere, SETTINGS)
+    assert (elsewhere / MANIFEST).is_file()
+    assert not _index_dir(knowledge_copy).exists()
+    assert report.index_dir == elsewhere
+    assert load_index(knowledge_copy, elsewhere, SETTINGS).rebuilt is False
+    assert not _index_dir(knowledge_copy).exists()
+
+
+def test_build_report(knowledge_copy, tmp_path):
+    _, report = build_index(knowledge_copy, tmp_path / "idx", SETTINGS)
+    assert report.documents == 5
+    assert set(report.passages_by_kind) <= {"faq", "qa", "section", "table", "list"}
+    assert {"faq", "qa", "table"} <= set(report.passages_by_kind)
+    assert report.vocabulary > 100 and report.seconds >= 0
+    assert report.warnings == []
+    text = "\n".join(report.lines())
+    assert "5 documents" in text and str(report.vocabulary) in text
+
+
+def test_manifest_is_plain_json_with_everything_needed(built):
+    manifest = _manifest(built)
+    vocabulary = _find(manifest, "vocabulary")
+    assert isinstance(vocabulary, dict) and len(vocabulary) > 100
+    assert all(isinstance(k, str) and isinstance(v, int) for k, v in vocabulary.items())
+    assert sorted(vocabulary.values()) == list(range(len(vocabulary)))
+    passages = _find(manifest, "passages")
+    assert isinstance(passages, list) and passages
+    assert {"text", "source", "title", "section", "kind", "position"} <= set(passages[0])
+    assert any(BOTH_ROLES_ANSWER in p["text"] for p in passages)
+    assert isinstance(manifest["fingerprint"], str) and manifest["fingerprint"]
+    versions = _find(manifest, "versions")
+    assert versions == library_versions()
+    assert versions["numpy"] == np.__version__
+    # idf-related data: one weight per vocabulary term, in the arrays file
+    with np.load(_arrays_path(built), allow_pickle=False) as npz:
+        idf = [npz[k] for k in npz.files if "idf" in k]
+    assert idf and idf[0].shape == (len(vocabulary),) and np.all(np.isfinite(idf[0]))
+
+
+def test_arrays_hold_no_objects_and_nothing_is_pickled(built):
+    directory = _index_dir(built)
+    assert not [p for p in directory.iterdir() if p.suffix in (".pkl", ".pickle", ".joblib", ".joblib.gz")]
+    npz_files = list(directory.glob("*.npz"))
+    assert len(npz_files) == 1
+    with np.load(npz_files[0], allow_pickle=False) as npz:
+        assert npz.files
+        for key in npz.files:
+            assert npz[key].dtype != object, key
+
+
+def test_loading_never_unpickles(built, monkeypatch):
+    calls: list[dict] = []
+    real_load = np.load
+
+    def spy_load(*args, **kwargs):
+        calls.append(kwargs)
+        return real_load(*args, **kwargs)
+
+    def no_pickle(*args, **kwargs):
+        raise AssertionError("pickle used while loading the index")
+
+    monkeypatch.setattr(np, "load", spy_load)
+    monkeypatch.setattr(pickle, "load", no_pickle)
+    monkeypatch.setattr(pickle, "loads", no_pickle)
+    loaded = load_index(built, None, SETTINGS)
+    assert loaded.rebuilt is False
+    assert calls and all(c.get("allow_pickle") is False for c in calls)
+
+
+def test_save_load_round_trip_gives_identical_results(knowledge_copy):
+    fresh = load_index(knowledge_copy, None, SETTINGS)
+    assert fresh.rebuilt
+    again = load_index(knowledge_copy, None, SETTINGS)
+    assert again.rebuilt is False
+    assert [p.to_dict() for p in again.retriever.passages_] == [p.to_dict() for p in fresh.retriever.passages_]
+    for before, after in zip(_results(fresh.retriever), _results(again.retriever), strict=True):
+        assert [r[:2] for r in after] == [r[:2] for r in before]
+        assert [r[2] for r in after] == pytest.approx([r[2] for r in before], rel=1e-6, abs=1e-9)
+    assert json.loads(json.dumps(again.calibration)) == json.loads(json.dumps(fresh.calibration))
+    e1 = Engine(fresh.retriever, SETTINGS, calibration=fresh.calibration)
+    e2 = Engine(again.retriever, SETTINGS, calibration=again.calibration)
+    for q in QUESTIONS:
+        a, b = e1.ask(q).to_json(), e2.ask(q).to_json()
+        assert a["score"] == pytest.approx(b["score"], abs=1e-4)
+        assert {**a, "score": 0, "alternatives": len(a["alternatives"])} == \
+               {**b, "score": 0, "alternatives": len(b["alternatives"])}
+
+
+# -- staleness -----------------------------------------------------------------------------
+def test_unchanged_index_is_loaded_not_rebuilt(built, caplog):
+    caplog.set_level(logging.INFO, logger="bot.index_store")
+    for _ in range(2):
+        loaded = load_index(built, None, SETTINGS)
+        assert loaded.rebuilt is False
+    assert _info_lines(caplog) == []
+
+
+def test_touching_files_without_changing_them_does_not_rebuild(built):
+    for path in built.iterdir():
+        if path.is_file():
+            os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert load_index(built, None, SETTINGS).rebuilt is False
+
+
+def _edit_source(k: Path) -> None:
+    path = k / "head-of-operations-vs-coo.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("day-to-day", "daily"), encoding="utf-8")
+
+
+def _add_file(k: Path) -> None:
+    write(k / "extra.md", "# Extra\n\nA brand new article about zebracorn operations. It has two sentences.\n")
+
+
+def _delete_file(k: Path) -> None:
+    (k / "coo-vs-operations-director.txt").unlink()
+
+
+def _edit_synonyms(k: Path) -> None:
+    path = k / "synonyms.ini"
+    path.write_text(path.read_text(encoding="utf-8").replace("[terms]\n", "[terms]\nzebracorn = unicorn\n"),
+                    encoding="utf-8")
+
+
+def _change_versions(k: Path) -> None:
+    manifest = _manifest(k)
+    manifest["versions"] = {**manifest["versions"], "scikit-learn": "0.0.1"}
+    (_index_dir(k) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _change_build_setting(k: Path) -> None:
+    write(k / "faqbot.toml", "[ingestion]\nmax_passage_chars = 900\n")
+
+
+@pytest.mark.parametrize("change", [_edit_source, _add_file, _delete_file, _edit_synonyms, _change_versions,
+                                    _change_build_setting])
+def test_stale_index_is_rebuilt_with_one_info_line(built, caplog, change):
+    change(built)
+    from bot.config import load_settings
+
+    settings = load_settings(built / "faqbot.toml")
+    caplog.set_level(logging.INFO, logger="bot.index_store")
+    loaded = load_index(built, None, settings)
+    assert loaded.rebuilt is True
+    lines = _info_lines(caplog)
+    assert len(lines) == 1, lines
+    caplog.clear()
+    # ...and the rebuilt index is current from now on
+    assert load_index(built, None, settings).rebuilt is False
+    assert _info_lines(caplog) == []
+
+
+def test_rebuild_sees_the_new_content(built):
+    _add_file(built)
+    loaded = load_index(built, None, SETTINGS)
+    assert loaded.rebuilt
+    assert any("zebracorn" in p.text for p in loaded.retriever.passages_)
+
+
+def test_explicit_rebuild(built):
+    assert load_index(built, None, SETTINGS, rebuild=True).rebuilt is True
+
+
+def test_unrelated_files_do_not_make_the_index_stale(built):
+    write(built / "notes.rst", "not an article")
+    write(built / ".hidden" / "draft.txt", "Draft\n\nNot published yet. Really not.\n")
+    assert load_index(built, None, SETTINGS).rebuilt is False
+
+
+def test_knowledge_folder_errors(tmp_path):
+    with pytest.raises(KnowledgeError, match="not found"):
+        load_index(tmp_path / "missing", None, SETTINGS)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KnowledgeError):
+        load_index(tmp_path / "empty", None, SETTINGS)
+
+
+# -- broken or crashed writes --------------------------------------------------------------
+def _corrupt_arrays(k: Path) -> None:
+    path = _arrays_path(k)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\x00" * 64
+    path.write_bytes(bytes(data))
+
+
+def _garbage_arrays(k: Path) -> None:
+    _arrays_path(k).write_bytes(b"this is not a zip file")
+
+
+def _missing_arrays(k: Path) -> None:
+    _arrays_path(k).unlink()
+
+
+def _truncated_manifest(k: Path) -> None:
+    path = _index_dir(k) / MANIFEST
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _empty_manifest(k: Path) -> None:
+    (_index_dir(k) / MANIFEST).write_bytes(b"")
+
+
+def _wrong_format(k: Path) -> None:
+    manifest = _manifest(k)
+    manifest["format"] = 999
+    (_index_dir(k) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _manifest_not_an_object(k: Path) -> None:
+    (_index_dir(k) / MANIFEST).write_text("[1, 2, 3]", encoding="utf-8")
+
+
+def _arrays_outside_index(k: Path) -> None:
+    manifest = _manifest(k)
+    manifest["arrays"] = "../" + manifest["arrays"]
+    (_index_dir(k) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _inconsistent_passages(k: Path) -> None:
+    manifest = _manifest(k)
+    passages = _find(manifest, "passages")
+    del passages[3:]
+    (_index_dir(k) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _object_arrays_with_valid_checksum(k: Path) -> None:
+    """A pickled object array that even passes the checksum: must be refused, not unpickled."""
+    with np.load(_arrays_path(k), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    idf_key = next(key for key in arrays if "idf" in key)
+    arrays[idf_key] = np.array([{"evil": True}] * len(arrays[idf_key]), dtype=object)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    data = buf.getvalue()
+    _arrays_path(k).write_bytes(data)
+    manifest = _manifest(k)
+    for key in ("arrays_sha256", "sha256", "checksum"):
+        if key in manifest:
+            import hashlib
+
+            manifest[key] = hashlib.sha256(data).hexdigest()
+    (_index_dir(k) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", [
+    _corrupt_arrays, _garbage_arrays, _missing_arrays, _truncated_manifest, _empty_manifest, _wrong_format,
+    _manifest_not_an_object, _arrays_outside_index, _inconsistent_passages, _object_arrays_with_valid_checksum,
+])
+def test_damaged_index_is_detected_and_rebuilt(built, caplog, monkeypatch, damage):
+    damage(built)
+
+    def no_pickle(*args, **kwargs):
+        raise AssertionError("pickle used while loading the index")
+
+    monkeypatch.setattr(pickle, "load", no_pickle)
+    monkeypatch.setattr(pickle, "loads", no_pickle)
+    caplog.set_level(logging.INFO, logger="bot.index_store")
+    loaded = load_index(built, None, SETTINGS)
+    assert loaded.rebuilt is True
+    assert len(_info_lines(caplog)) == 1
+    assert BOTH_ROLES_ANSWER in _answers(loaded)[0]
+    assert load_index(built, None, SETTINGS).rebuilt is False  # repaired on disk
+
+
+def _crash_when(monkeypatch, target: str, match) -> None:
+    real = getattr(index_store.os, target) if target != "savez" else np.savez_compressed
+
+    def crashing(*args, **kwargs):
+        if match(args):
+            raise OSError("simulated crash")
+        return real(*args, **kwargs)
+
+    if target == "savez":
+        monkeypatch.setattr(np, "savez_compressed", crashing)
+    else:
+        monkeypatch.setattr(index_store.os, target, crashing)
+
+
+@pytest.mark.parametrize("crash", ["arrays", "manifest", "savez", "fsync"])
+def test_crash_during_rebuild_keeps_the_previous_index(built, monkeypatch, crash):
+    before = _manifest(built)
+    source = built / "head-of-operations-vs-coo.txt"
+    original = source.read_text(encoding="utf-8")
+    source.write_text(original + "\nA new closing paragraph about zebracorn. It changes the fingerprint.\n",
+                      encoding="utf-8")
+    with monkeypatch.context() as m:
+        if crash == "arrays":
+            _crash_when(m, "replace", lambda a: str(a[1]).endswith(".npz"))
+        elif crash == "manifest":
+            _crash_when(m, "replace", lambda a: str(a[1]).endswith(MANIFEST))
+        elif crash == "savez":
+            _crash_when(m, "savez", lambda a: True)
+        else:
+            _crash_when(m, "fsync", lambda a: True)
+        with pytest.raises(OSError, match="simulated crash"):
+            build_index(built, None, SETTINGS)
+    # The previous manifest and the arrays it names are untouched...
+    assert _manifest(built) == before
+    assert _arrays_path(built).is_file()
+    assert not list(_index_dir(built).glob("*.tmp")), "temporary files left behind"
+    # ...so with the old sources back, the old index loads (no rebuild) and answers.
+    source.write_text(original, encoding="utf-8")
+    loaded = load_index(built, None, SETTINGS)
+    assert loaded.rebuilt is False
+    assert BOTH_ROLES_ANSWER in _answers(loaded)[0]
+
+
+def test_automatic_rebuild_that_cannot_save_still_answers(built, monkeypatch, caplog):
+    _edit_source(built)
+
+    def fail(self, manifest, arrays):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(IndexStore, "write", fail)
+    caplog.set_level(logging.INFO)
+    loaded = load_index(built, None, SETTINGS)
+    assert loaded.rebuilt is True
+    assert BOTH_ROLES_ANSWER in _answers(loaded)[0]
+    assert any(r.levelno == logging.WARNING and "index" in r.getMessage().lower() for r in caplog.records)
+
+
+def test_explicit_build_that_cannot_save_fails(knowledge_copy, monkeypatch):
+    def fail(self, manifest, arrays):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(IndexStore, "write", fail)
+    with pytest.raises(OSError):
+        build_index(knowledge_copy, None, SETTINGS)
+
+
+def test_rebuild_replaces_old_arrays(built):
+    first = _arrays_path(built)
+    _add_file(built)
+    load_index(built, None, SETTINGS)
+    second = _arrays_path(built)
+    assert second != first
+    assert not first.exists()
+    assert [p.name for p in _index_dir(built).glob("*.npz")] == [second.name]
+
+
+def test_first_load_builds_and_saves_the_index(knowledge_copy, caplog):
+    caplog.set_level(logging.INFO, logger="bot.index_store")
+    loaded = load_index(knowledge_copy, None, SETTINGS)
+    assert loaded.rebuilt is True and loaded.report is not None
+    assert len(_info_lines(caplog)) == 1
+    assert (_index_dir(knowledge_copy) / MANIFEST).is_file()

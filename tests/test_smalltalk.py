@@ -1,0 +1,52 @@
+"""Small-talk detection: greetings, thanks, identity, help... never mistaken for a question."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import smalltalk
+from bot.smalltalk import REPLIES, SmallTalk, detect
+
+
+@pytest.mark.parametrize(("message", "category"), [
+    ("hi", "greeting"), ("Hello there!", "greeting"), ("hey guys", "greeting"), ("good morning", "greeting"),
+    ("thanks!", "thanks"), ("Thank you so much", "thanks"), ("thx", "thanks"),
+    ("who are you", "identity"), ("Are you a bot?", "identity"), ("what's your name", "identity"),
+    ("help", "help"), ("what can you do?", "help"),
+    ("bye", "bye"), ("see you later", "bye"),
+    ("how are you?", "how_are_you"),
+    ("ok", "ack"), ("cool", "ack"),
+    ("you suck", "rude"),
+])
+def test_small_talk_categories(message, category):
+    assert detect(message) == SmallTalk(category)
+
+
+@pytest.mark.parametrize("message", ["HI!!!", "  hello  ", "Thanks\u200b!", "ＨＩ", "what’s up", "WHAT’S YOUR NAME"])
+def test_detection_is_robust_to_case_spacing_and_lookalikes(message):
+    assert detect(message) is not None
+
+
+@pytest.mark.parametrize(("message", "category"), [
+    ("hi, who are you?", "identity"), ("hey, can you help me", "help"), ("ok thanks", "thanks"),
+])
+def test_most_specific_category_wins(message, category):
+    assert detect(message).category == category
+
+
+@pytest.mark.parametrize("message", [
+    "hey, what does a coo earn?", "hi what is the difference between a vp of operations and a coo",
+    "thanks, and who does the coo report to?", "what does a coo do", "help me understand the coo role",
+    "who are you reporting to as a vp", "", "   ", "coo", "is the coo the boss",
+])
+def test_questions_are_not_small_talk(message):
+    assert detect(message) is None
+
+
+def test_every_category_has_a_reply_that_fills_its_placeholders():
+    assert set(REPLIES) == set(smalltalk.PHRASES)
+    for category in smalltalk.PHRASES:
+        reply = SmallTalk(category).reply("COO and VP of Operations", "What is a COO?")
+        assert reply.strip()
+        assert "{" not in reply and "}" not in reply
+    assert "COO and VP of Operations" in SmallTalk("greeting").reply("COO and VP of Operations", "x")

@@ -1,0 +1,240 @@
+"""Text processing: normalising, tokenising, stemming, sentences; the vocabulary file; question analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import KNOWLEDGE, write
+
+from bot.analysis import Analyzer, SpellingCorrector, with_bigrams
+from bot.textproc import STOP_WORDS, content_terms, ends_sentence, normalize, sentences, stem, words
+from bot.vocabulary import Vocabulary, VocabularyError, role_token
+
+
+# -- normalising ------------------------------------------------------------------------------
+def test_normalize_lowercases_and_collapses_whitespace():
+    assert normalize("  What   does\ta\nCOO   do? ") == "what does a coo do?"
+
+
+def test_normalize_folds_lookalikes_and_strips_invisible_characters():
+    assert normalize("Ｃｈｉｅｆ") == "chief"  # full-width letters (NFKC)
+    assert normalize("co\u200bo") == "coo"  # zero-width space
+    assert normalize("oper\u00adations") == "operations"  # soft hyphen
+    assert normalize("\ufeffCOO") == "coo"  # BOM
+    assert normalize("the COO’s “role” – now") == "the coo's \"role\" - now"
+
+
+def test_normalize_bullets_are_not_words():
+    assert words(normalize("• Yes, they can.")) == ["yes", "they", "can"]
+
+
+def test_words_keeps_digits_and_dollar_signs():
+    assert words("a vp earns $150,000 in 2024") == ["a", "vp", "earns", "$", "150", "000", "in", "2024"]
+    assert "role_vp_of_operations" in words("the role_vp_of_operations salary")
+
+
+# -- stemming and content terms -----------------------------------------------------------------
+def test_stem_conflates_word_forms():
+    assert stem("manages") == stem("managing") == stem("managed")
+    assert stem("responsibilities") == stem("responsibility")
+    assert stem("operations") == stem("operation")
+
+
+def test_stem_keeps_role_terms_numbers_and_dollars_whole():
+    assert stem("role_vp_of_operations") == "role_vp_of_operations"
+    assert stem("$$") == "$$"
+    assert stem("2024") == "2024"
+
+
+def test_content_terms_drop_stop_words_but_keep_meaningful_ones():
+    terms = content_terms(normalize("Can the COO fire people at the top of the company?"))
+    assert "the" not in terms and "of" not in terms and "can" not in terms
+    assert stem("fire") in terms and stem("top") in terms  # scikit-learn's list would drop these
+    assert stem("company") in terms and "coo" in terms
+
+
+def test_stop_words_cover_question_filler():
+    assert {"does", "the", "what", "is"} <= STOP_WORDS
+    assert "fire" not in STOP_WORDS and "system" not in STOP_WORDS
+
+
+def test_with_bigrams_adds_adjacent_pairs():
+    assert with_bigrams(["supply", "chain", "manag"]) == ["supply", "chain", "manag", "supply chain", "chain manag"]
+    assert with_bigrams([]) == []
+
+
+# -- sentences ----------------------------------------------------------------------------------
+def test_sentences_respect_abbreviations():
+    text = "The VP vs. the COO differ, e.g. in scope. Mr. Smith agrees! Is it true? Yes."
+    assert sentences(text) == ["The VP vs. the COO differ, e.g. in scope.", "Mr. Smith agrees!", "Is it true?", "Yes."]
+
+
+def test_sentences_of_blank_text():
+    assert sentences("") == [] and sentences("   \n ") == []
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Roles and Responsibilities", False), ("Key responsibilities include:", True),
+    ("It ends here.", True), ("Is it?", True), ("Wow!", True), ("VP Operations COO", False),
+])
+def test_ends_sentence(line, expected):
+    assert ends_sentence(line) is expected
+
+
+def test_text_processing_needs_no_nltk_data(tmp_path, monkeypatch):
+    """Every NLTK part used works when no nltk_data can be found anywhere."""
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    stem.cache_clear()
+    assert sentences("First one. Second one.") == ["First one.", "Second one."]
+    assert content_terms("operations managers manage budgets") == ["oper", "manag", "manag", "budget"]
+
+
+# -- the vocabulary file ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.load(KNOWLEDGE / "synonyms.ini")
+
+
+def canon(vocab: Vocabulary, text: str) -> str:
+    return " ".join(vocab.canonicalize(normalize(text)).split())
+
+
+def test_role_token():
+    assert role_token("VP of Operations") == "role_vp_of_operations"
+    assert role_token("COO") == "role_coo"
+
+
+@pytest.mark.parametrize("alias", [
+    "VP Operations", "vp ops", "Vice President of Operations", "vice-president of operations", "VP of Operations",
+])
+def test_role_aliases_become_one_term(vocab, alias):
+    assert canon(vocab, alias) == "role_vp_of_operations"
+
+
+def test_role_names_made_of_common_words_stay_apart(vocab):
+    assert canon(vocab, "ops manager vs director of ops") == "role_operations_manager vs role_operations_director"
+    assert canon(vocab, "chief operating officer") == "role_coo"
+    assert canon(vocab, "the chief executive officer") == "the role_ceo"
+
+
+def test_longest_alias_wins_and_only_whole_words_match(vocab):
+    assert canon(vocab, "vice president") == "vice president"  # not a role by itself
+    assert canon(vocab, "cooperation and coordinators") == "cooperation and coordinators"
+
+
+def test_role_names_for_display(vocab):
+    assert {"COO", "VP of Operations", "Operations Manager", "Operations Director", "Head of Operations"} \
+        <= set(vocab.role_names.values())
+
+
+def test_synonyms_and_misspellings_expand(vocab):
+    found = dict(vocab.expansions(normalize("How much do they earn? salery and duties")))
+    assert found["earn"] == "salary" and found["salery"] == "salary"
+    assert found["duties"] == "responsibilities"
+
+
+def test_alias_words_feed_the_spelling_corrector(vocab):
+    known = vocab.alias_words()
+    assert {"salary", "chief", "operating", "officer", "responsibilities"} <= known
+
+
+def test_missing_vocabulary_file_is_empty(tmp_path):
+    vocab = Vocabulary.load(tmp_path / "synonyms.ini")
+    assert vocab.roles == {} and vocab.terms == {}
+    assert vocab.canonicalize("vp ops") == "vp ops"
+    assert vocab.expansions("salary") == []
+
+
+def test_vocabulary_file_format(tmp_path):
+    path = write(tmp_path / "synonyms.ini", (
+        "# comment\n[roles]\nChief Widget Officer = cwo, widget boss,\n    head widgeteer\n"
+        "[terms]\ncog = sprocket, gear wheel\n[titles]\nwords = boss\n[stopwords]\nwords = yo\n"))
+    vocab = Vocabulary.load(path)
+    for alias in ["CWO", "widget boss", "head widgeteer", "chief widget officer"]:
+        assert canon(vocab, alias) == "role_chief_widget_officer"
+    assert vocab.expansions("a gear wheel") == [("gear wheel", "cog")]
+    assert "boss" in vocab.titles and "yo" in vocab.stopwords
+
+
+@pytest.mark.parametrize("content", [b"[roles\nbroken", b"\xff\xfe[roles]\nA = b\n"])
+def test_broken_vocabulary_file_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "synonyms.ini"
+    path.write_bytes(content)
+    with pytest.raises(VocabularyError, match="synonyms.ini"):
+        Vocabulary.load(path)
+
+
+# -- spelling correction ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def speller() -> SpellingCorrector:
+    return SpellingCorrector(["operations", "responsibilities", "salary", "director", "manager", "want", "cant"])
+
+
+@pytest.mark.parametrize(("typo", "fixed"), [
+    ("operatoins", "operations"), ("responsibilites", "responsibilities"), ("salray", "salary"),
+    ("dirctor", "director"), ("mangaer", "manager"),
+])
+def test_typos_are_corrected(speller, typo, fixed):
+    assert speller.correct(typo) == fixed
+
+
+@pytest.mark.parametrize("word", ["salary", "zzzzzzzz", "xperations", "wnat", "kubernetes"])
+def test_known_short_or_far_words_are_left_alone(speller, word):
+    assert speller.correct(word) is None
+
+
+def test_empty_speller():
+    assert SpellingCorrector([]).correct("anything") is None
+
+
+# -- question analysis --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def analyzer(vocab) -> Analyzer:
+    analyzer = Analyzer(vocab)
+    analyzer.learn([
+        "The COO oversees operations and reports to the CEO.",
+        "The VP of Operations manages budgets and departments.",
+        "Operations managers handle day-to-day responsibilities and hiring.",
+    ])
+    return analyzer
+
+
+def test_query_finds_roles_in_order(analyzer):
+    q = analyzer.query("Does the VP ops report to the chief operating officer?")
+    assert q.roles == ["role_vp_of_operations", "role_coo"]
+
+
+def test_query_expands_synonyms(analyzer):
+    q = analyzer.query("how much does a coo earn")
+    assert stem("salary") in q.terms
+    assert q.roles == ["role_coo"]
+
+
+def test_query_corrects_typos_against_indexed_words(analyzer):
+    q = analyzer.query("what does the ceo do in opertaions")
+    assert q.corrections == {"opertaions": "operations"}
+    assert stem("operations") in q.terms
+
+
+def test_query_keeps_forms_of_indexed_words(analyzer):
+    q = analyzer.query("who manages departments")
+    assert q.corrections == {}
+    assert stem("manages") in q.terms and stem("departments") in q.terms
+
+
+def test_query_reports_unknown_titles_and_words(analyzer):
+    q = analyzer.query("what does a project manager do")
+    assert q.unknown_titles == ["project manager"]
+    assert "project" in q.unknown_words
+    assert analyzer.query("what does the coo do").unknown_titles == []
+    assert analyzer.query("tell me about kubernetes").unknown_words == ["kubernetes"]
+
+
+def test_analyzer_state_round_trip(analyzer, vocab):
+    other = Analyzer(vocab)
+    other.load_state(analyzer.to_state())
+    for question in ["what does the ceo do in opertaions", "how much does a coo earn", "project manager?"]:
+        assert other.query(question) == analyzer.query(question)
