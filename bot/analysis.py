@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from nltk.metrics.distance import edit_distance
@@ -84,6 +84,7 @@ class Query:
     unknown_titles: list[str] = field(default_factory=list)  # job titles the knowledge doesn't cover
     unknown_words: list[str] = field(default_factory=list)  # content words no passage uses
     corrections: dict[str, str] = field(default_factory=dict)
+    subject: list[str] = field(default_factory=list)  # the question's own content words, roles aside
 
     @property
     def content_words(self) -> int:
@@ -161,13 +162,18 @@ class Analyzer:
         stop = STOP_WORDS | self.vocabulary.stopwords
         own = [w for w in words(canon) if w not in stop and (len(w) > 1 or w.startswith("$"))]
         explained: set[str] = set()  # words a synonym accounts for
-        added: list[str] = []
+        idioms: set[str] = set()  # words of a multi-word phrase ("in common", "make sure")
+        meanings: list[str] = []
         for alias, canonical in self.vocabulary.expansions(canon):
             explained.update(words(alias))
-            added += content_terms(canonical)
-        # A word only a synonym explains ("certs", "salery") is replaced by what it means.
-        terms = content_terms(" ".join(w for w in own if w not in explained or stem(w) in self.indexed_terms))
-        terms += [t for t in dict.fromkeys(added) if t not in terms]
+            if len(words(alias)) > 1:
+                idioms.update(words(alias))
+            meanings.append(canonical)
+        # A word a synonym explains is replaced by what it means when the articles don't use it
+        # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
+        kept = [w for w in own if w not in idioms and (w not in explained or stem(w) in self.indexed_terms)]
+        terms = content_terms(" ".join(kept))
+        terms += [t for t in dict.fromkeys(t for m in meanings for t in content_terms(m)) if t not in terms]
         unknown = [
             w for w in own
             if w not in explained and not w.isdigit() and not w.startswith(("$", ROLE_PREFIX))
@@ -176,6 +182,7 @@ class Analyzer:
         return Query(
             text=canon, terms=with_bigrams(terms) if self.bigrams else terms, roles=self.roles_in(canon),
             unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
+            subject=list(dict.fromkeys([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings])),
         )
 
     def _unknown_titles(self, canonical_text: str) -> list[str]:

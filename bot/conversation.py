@@ -10,24 +10,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.config import Settings
-
-
-@dataclass
-class Turn:
-    question: str
-    kind: str
-    roles: tuple[str, ...] = ()
+from bot.engine import Alternative, Answer, Engine, Topic
 
 
 @dataclass
 class Conversation:
-    """One user's recent turns."""
+    """One user's conversation: its topic and when it was last active."""
 
-    turns: list[Turn] = field(default_factory=list)
+    topic: Topic | None = None
     updated: float = 0.0
+    choices: tuple[Alternative, ...] = ()  # the last "did you mean" offer, for picking by number
 
 
 class Conversations:
@@ -42,19 +37,26 @@ class Conversations:
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._items)
+        with self._lock:
+            self._expire(self.clock())
+            return len(self._items)
+
+    def _expire(self, now: float) -> None:
+        while self._items:
+            key, conv = next(iter(self._items.items()))
+            if now - conv.updated <= self.ttl:
+                break
+            del self._items[key]
 
     def get(self, key: Hashable) -> Conversation:
         """The live conversation for ``key`` (a fresh one if none, or if it expired)."""
         now = self.clock()
         with self._lock:
+            self._expire(now)
             conv = self._items.get(key)
-            if conv is None or now - conv.updated > self.ttl:
+            if conv is None:
                 conv = Conversation(updated=now)
                 self._items[key] = conv
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_sessions:
-                self._items.popitem(last=False)
             return conv
 
     def reset(self, key: Hashable) -> bool:
@@ -62,14 +64,32 @@ class Conversations:
         with self._lock:
             return self._items.pop(key, None) is not None
 
-    def record(self, key: Hashable, turn: Turn) -> None:
-        conv = self.get(key)
+    def _save(self, key: Hashable, conv: Conversation) -> None:
         with self._lock:
-            conv.turns = [*conv.turns[-4:], turn]
             conv.updated = self.clock()
+            self._items[key] = conv
+            self._items.move_to_end(key)  # least recently used first, for expiry and the size bound
+            while len(self._items) > self.max_sessions:
+                self._items.popitem(last=False)
 
-    def ask(self, engine, key: Hashable, question: str):
-        """Answer ``question`` as part of the conversation ``key``."""
-        answer = engine.ask(question)
-        self.record(key, Turn(question, answer.kind, answer.about))
+    def ask(self, engine: Engine, key: Hashable, question: str) -> Answer:
+        """Answer ``question`` as the next turn of conversation ``key``."""
+        conv = self.get(key)
+        picked = self._picked_choice(conv, question)
+        if picked is not None:
+            answer = engine.choice_answer(question, picked)
+        else:
+            answer = engine.ask(question, conv.topic)
+        if answer.topic is not None:  # small talk and "I don't know" keep the topic
+            conv.topic = answer.topic
+        conv.choices = answer.choices
+        self._save(key, conv)
         return answer
+
+    @staticmethod
+    def _picked_choice(conv: Conversation, question: str) -> Alternative | None:
+        """The "did you mean" option a bare number picks ("2"), if one was just offered."""
+        text = question.strip().rstrip(".)")
+        if conv.choices and text.isdigit() and 1 <= int(text) <= len(conv.choices):
+            return conv.choices[int(text) - 1]
+        return None

@@ -1,30 +1,41 @@
 """The answer engine every front end uses: a question in, an ``Answer`` out.
 
 It decides between answering with the best passage, small talk, and "I don't know" (with the
-closest topics as suggestions) using a calibrated confidence. It never imports discord.
+closest topics as suggestions) using a calibrated confidence; it asks "did you mean" when the
+best passages are equally good but about different roles, and it reads a follow-up question in
+the light of the conversation's topic. It never imports discord.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
-from bot.index_store import LoadedIndex, load_index
+from bot.index_store import load_index
 from bot.retriever import Hit, TfidfRetriever
 from bot.textproc import normalize
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["answer", "smalltalk", "unknown"]
+
+# Words that point back to what was said before: a person ("how much do THEY make?") or a
+# thing ("who implements THEM?", "when does THAT happen?").
+_ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her)\b")
+_ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
+_ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
+                       r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
 
 
 @dataclass(frozen=True)
@@ -33,9 +44,18 @@ class Alternative:
     source: str
     section: str | None
     score: float
+    label: str = ""  # short description, for "did you mean" choices
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "source": self.source, "section": self.section, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a conversation is about, carried from one turn to the next."""
+
+    roles: tuple[str, ...] = ()  # role terms, e.g. "role_coo"
+    subject: tuple[str, ...] = ()  # content words of the last question: "salary", "report"...
 
 
 @dataclass(frozen=True)
@@ -52,9 +72,15 @@ class Answer:
     section: str | None = None
     alternatives: tuple[Alternative, ...] = ()
     suggestions: tuple[str, ...] = ()  # closest topics, offered with "I don't know"
-    about: tuple[str, ...] = ()  # roles the question was understood to be about
+    choices: tuple[Alternative, ...] = ()  # "did you mean": equally good answers about different roles
+    about: tuple[str, ...] = ()  # display names of the roles the question was understood to be about
     reason: str | None = None  # why there is no answer: "empty", "too_long", "low_confidence"
     resolved: str | None = None  # the question as understood in context, when context was used
+    topic: Topic | None = None  # the conversation's topic after this turn (None: unchanged)
+
+    @property
+    def used_context(self) -> bool:
+        return self.resolved is not None
 
     def to_json(self, id: Any = None) -> dict[str, Any]:
         """The JSON contract of ``faqbot ask --json``: exactly these keys."""
@@ -111,6 +137,7 @@ class Engine:
         self.built_at = built_at
         self.stats = EngineStats()
         self._lock = threading.Lock()
+        self.role_names = retriever.analyzer.vocabulary.role_names
         self.topics = self._topics()
         self.example = self._example()
 
@@ -119,7 +146,7 @@ class Engine:
              *, rebuild: bool = False, threshold: float | None = None) -> Engine:
         """Load (or build, when missing or stale) the index for a knowledge folder."""
         settings = settings or Settings()
-        loaded: LoadedIndex = load_index(knowledge, index_dir, settings, rebuild=rebuild)
+        loaded = load_index(knowledge, index_dir, settings, rebuild=rebuild)
         calibration = dict(loaded.calibration)
         if threshold is not None:
             calibration["threshold"] = threshold
@@ -135,9 +162,8 @@ class Engine:
         return [(src, title, n) for (src, title), n in sorted(counts.items())]
 
     def _topics(self) -> str:
-        vocabulary = self.retriever.analyzer.vocabulary
         titles = " ".join(self.retriever.analyzer.canonical(t) for _, t, _ in self.sources())
-        names = [name for token, name in vocabulary.role_names.items() if token in titles]
+        names = [name for token, name in self.role_names.items() if token in titles]
         if not names:
             names = [t for _, t, _ in self.sources()][:3]
         return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else (names[0] if names else "")
@@ -148,14 +174,17 @@ class Engine:
                 return p.question
         return "What is this about?"
 
+    def role_display(self, roles: Sequence[str]) -> tuple[str, ...]:
+        return tuple(self.role_names.get(r, r) for r in roles)
+
     # -- answering -----------------------------------------------------------------------
     def confidence(self, hit: Hit, query: Query) -> float:
         x = confidence_features(hit, query, self.retriever.covers_roles(query.roles))
         return _sigmoid(self.bias + sum(w * f for w, f in zip(self.weights, x, strict=False)))
 
-    def ask(self, question: str) -> Answer:
-        """Answer one self-contained question."""
-        answer = self._answer(question)
+    def ask(self, question: str, topic: Topic | None = None) -> Answer:
+        """Answer a question; ``topic`` (from the previous turn) lets follow-ups be understood."""
+        answer = self._answer(question, topic)
         with self._lock:
             self.stats.questions += 1
             if answer.kind == "answer":
@@ -166,11 +195,10 @@ class Engine:
                 self.stats.unknown += 1
         return answer
 
-    def _answer(self, question: str) -> Answer:
+    def _answer(self, question: str, topic: Topic | None) -> Answer:
         text = normalize(question)
         if not text or not any(ch.isalnum() for ch in text):
-            return Answer(question, "unknown", "Please type a question, e.g. \"" + self.example + "\"",
-                          reason="empty")
+            return Answer(question, "unknown", f'Please type a question, e.g. "{self.example}"', reason="empty")
         limit = self.settings.max_question_chars
         if len(question) > limit:
             return Answer(question, "unknown",
@@ -180,31 +208,127 @@ class Engine:
         if chat is not None:
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
-        return self.answer_query(question, query)
+        resolved = self._follow_up(text, query, topic)
+        if resolved is not None:
+            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
+            if in_context.kind == "answer":
+                return replace(in_context, resolved=resolved)
+        answer = self.answer_query(question, query)
+        if answer.kind == "unknown" and topic is not None and topic.roles and not query.roles:
+            # A short question we can't place may still be about the roles just discussed.
+            resolved = " ".join([text, *self.role_display(topic.roles)])
+            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
+            if in_context.kind == "answer":
+                return replace(in_context, resolved=resolved)
+        return answer
+
+    def _follow_up(self, text: str, query: Query, topic: Topic | None) -> str | None:
+        """The question with the conversation's topic added, or None when it stands on its own.
+
+        "how much do they make?" gets the previous roles; "what about the coo?" and "who
+        implements them?" get the previous subject; "how is that different from a coo?" gets
+        both roles. A question that names a role and says what it asks ("what is the average
+        salary for an ops manager") is a new topic and is left alone.
+        """
+        if topic is None or not (topic.roles or topic.subject):
+            return None
+        person = bool(_ANAPHORA_PERSON.search(text))
+        thing = bool(_ANAPHORA_THING.search(text))
+        ellipsis = bool(_ELLIPSIS.search(text))
+        has_roles = bool(query.roles)
+        own_subject = [w for w in query.subject if w not in query.unknown_words]
+        add_roles = bool(topic.roles) and (
+            (not has_roles and (person or thing or ellipsis or len(own_subject) <= 2))
+            or (has_roles and (person or thing) and not set(topic.roles) <= set(query.roles))
+        )
+        add_subject = bool(topic.subject) and (
+            (not own_subject and (has_roles or ellipsis)) or (thing and not has_roles) or (ellipsis and has_roles
+                                                                                          and len(own_subject) <= 1)
+        )
+        if not (add_roles or add_subject):
+            return None
+        parts = [text]
+        if add_roles:
+            parts += [self.role_names.get(r, r) for r in topic.roles if r not in query.roles]
+        if add_subject:
+            parts += [w for w in topic.subject if w not in query.subject]
+        return " ".join(parts)
 
     def answer_query(self, question: str, query: Query) -> Answer:
-        """Answer from an analysed query (the conversation layer may have rewritten it)."""
-        hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 1)
-        about = tuple(self.retriever.analyzer.vocabulary.role_names.get(r, r) for r in query.roles)
+        """Answer from an analysed query (possibly rewritten with the conversation's topic)."""
+        hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2)
+        about = self.role_display(query.roles)
+        topic = Topic(tuple(query.roles), tuple(query.subject))
         if not hits or hits[0].score <= 0:
-            return self._unknown(question, hits, query, 0.0, about)
+            return self._unknown(question, hits, 0.0, about)
         scored = [(hit, self.confidence(hit, query)) for hit in hits]
         best, conf = scored[0]
         if conf < self.threshold:
-            return self._unknown(question, hits, query, conf, about)
-        alternatives = tuple(
-            Alternative(h.passage.text, h.passage.source, h.passage.section, c)
-            for h, c in scored[1:self.settings.top_k + 1]
-        )
+            return self._unknown(question, hits, conf, about)
+        alternatives = tuple(self._alternative(h, c) for h, c in scored[1:self.settings.top_k + 1])
         p = best.passage
+        text = p.text
+        reply = self._format(p.text, p.title, p.section, p.source, conf)
+        second = self._second_part(query, scored)
+        if second is not None:
+            h2, c2 = second
+            text = f"{p.text}\n\n{h2.passage.text}"
+            p2 = h2.passage
+            reply = f"{reply}\n\n{self._format(p2.text, p2.title, p2.section, p2.source, c2)}"
+        choices = () if second is not None or query.roles else self._choices(scored)
+        if choices:
+            listing = "\n".join(f"  {i}. {c.label}" for i, c in enumerate(choices, start=1))
+            reply = (f"That depends on the role. Did you mean:\n{listing}\n(Type a number to see that one.) "
+                     f"The closest match:\n\n{reply}")
+        if not topic.roles:
+            topic = Topic(tuple(r for r in best.focus), topic.subject)
         return Answer(
-            question, "answer", self._format(p.text, p.title, p.section, p.source, conf), score=conf,
-            text=p.text, source=p.source, title=p.title, section=p.section,
-            alternatives=alternatives, about=about,
+            question, "answer", reply, score=conf, text=text, source=p.source, title=p.title, section=p.section,
+            alternatives=alternatives, choices=choices, about=about, topic=topic,
         )
 
-    def _unknown(self, question: str, hits: Sequence[Hit], query: Query, conf: float,
-                 about: tuple[str, ...]) -> Answer:
+    def choice_answer(self, question: str, choice: Alternative) -> Answer:
+        """The answer for a "did you mean" option the user picked."""
+        passage = next((p for p in self.retriever.passages_ if p.source == choice.source and p.text == choice.text),
+                       None)
+        title = passage.title if passage else choice.source
+        reply = self._format(choice.text, title, choice.section, choice.source, choice.score)
+        return Answer(question, "answer", reply, score=choice.score, text=choice.text, source=choice.source,
+                      title=title, section=choice.section)
+
+    def _alternative(self, hit: Hit, conf: float) -> Alternative:
+        p = hit.passage
+        where = p.question or (p.section if p.section and p.section != p.title else p.title)
+        roles = ", ".join(self.role_display(hit.focus))
+        label = f"{roles}: {where}" if roles else where
+        return Alternative(p.text, p.source, p.section, conf, label)
+
+    def _second_part(self, query: Query, scored: list[tuple[Hit, float]]) -> tuple[Hit, float] | None:
+        """For "salary of vp ops and coo": a second passage about the role(s) the best one lacks."""
+        best = scored[0][0]
+        if len(query.roles) < 2 or best.role_match >= 1.0:
+            return None
+        missing = set(query.roles) - set(best.focus)
+        for hit, conf in scored[1:4]:
+            fits = len(best.passage.text) + 2 + len(hit.passage.text) <= self.settings.max_passage_chars
+            if conf >= self.threshold and missing & set(hit.focus) and hit.passage != best.passage and fits:
+                return hit, conf
+        return None
+
+    def _choices(self, scored: list[tuple[Hit, float]]) -> tuple[Alternative, ...]:
+        """Equally good answers about different roles: worth asking which one was meant."""
+        best, conf = scored[0]
+        if not best.focus:
+            return ()
+        picked = [(best, conf)]
+        for hit, c in scored[1:]:
+            if c < self.threshold or conf - c > self.settings.clarify_margin:
+                break
+            if hit.focus and all(set(hit.focus) != set(h.focus) for h, _ in picked):
+                picked.append((hit, c))
+        return tuple(self._alternative(h, c) for h, c in picked) if len(picked) > 1 else ()
+
+    def _unknown(self, question: str, hits: Sequence[Hit], conf: float, about: tuple[str, ...]) -> Answer:
         suggestions = self._suggestions(hits) if hits and hits[0].score > 0 else ()
         reply = "Sorry, I don't know the answer to that."
         if suggestions:

@@ -31,6 +31,7 @@ class Hit:
     coverage: float  # share of the question's term weight the passage contains
     role_match: float  # 1.0 when the passage is about every role asked about; 1.0 with no role
     content_coverage: float = 1.0  # like coverage, roles left out: is what was asked about here?
+    focus: tuple[str, ...] = ()  # the covered roles this passage is about
 
 
 @dataclass(frozen=True)
@@ -249,10 +250,12 @@ class TfidfRetriever:
         mentions = self.role_mentions_[:, cols]
         heading = self.role_heading_[:, cols]
         title = self.role_title_[:, cols]
-        # Named in a heading or in two sentences: about it; in one sentence: mentions it;
-        # only in the article's title: the passage's topic is probably near it.
-        support = np.where((heading > 0) | (mentions >= 2), 1.0,
-                           np.where(mentions == 1, 0.6, np.where(title > 0, 0.25, 0.0)))
+        # Named in a heading, or in two sentences and about as often as any other role: about it;
+        # mentioned: 0.6 (an Operations Director section that mentions the COO twice is still
+        # about the director); only in the article's title: the topic is probably near it.
+        most = self.role_mentions_.max(axis=1, keepdims=True)
+        about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= most))
+        support = np.where(about, 1.0, np.where(mentions >= 1, 0.6, np.where(title > 0, 0.25, 0.0)))
         return support.mean(axis=1).astype(np.float32)
 
     def score(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -325,6 +328,19 @@ class TfidfRetriever:
         order = top[np.lexsort((top, -ranking[top]))]
         content = self._coverage(query, with_roles=False)
         return [
-            Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]), float(content[i]))
+            Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]), float(content[i]),
+                self.focus(int(i)))
             for i in order
         ]
+
+    def focus(self, i: int) -> tuple[str, ...]:
+        """The roles passage ``i`` is about: named in its heading, else in the most sentences."""
+        covered = [j for j, r in enumerate(self.roles_) if r in self._covered_roles]
+        heading = [self.roles_[j] for j in covered if self.role_heading_[i, j] > 0]
+        if heading:
+            return tuple(heading)
+        mentions = self.role_mentions_[i, covered] if covered else np.zeros(0)
+        if not len(mentions) or mentions.max() <= 0:
+            return ()
+        top = 2 if mentions.max() >= 2 else 1
+        return tuple(self.roles_[j] for j, m in zip(covered, mentions, strict=True) if m >= top)

@@ -32,6 +32,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\
                                     "\u2066\u2067\u2068\u2069\u00ad"))
 _PUNCT_MAP = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "•": " "})
 
+# British -ise/-isation spellings folded to -ize ("organisation" -> "organization").
+_BRITISH = re.compile(r"\b(organ|special|optim|priorit|util|minim|maxim|standard|central|real|recogn|emphas|summar|"
+                      r"author|categor|stabil|capital|modern|global|final|visual|character)is(?=e|ation|ing)")
 _TOKENIZER = RegexpTokenizer(r"[a-z0-9_]+|\$+")
 _STEMMER = SnowballStemmer("english")
 
@@ -39,7 +42,7 @@ _STEMMER = SnowballStemmer("english")
 def normalize(text: str) -> str:
     """Lower-case, NFKC-fold and strip invisible characters, so look-alikes compare equal."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_PUNCT_MAP)
-    return " ".join(text.lower().split())
+    return _BRITISH.sub(r"\1iz", " ".join(text.lower().split()))
 
 
 def words(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BOTH_ROLES_ANSWER, BOTH_ROLES_QUESTION, UNRELATED_QUESTIONS, copy_knowledge, run_faqbot, write
+from conftest import BOTH_ROLES_ANSWER, BOTH_ROLES_QUESTION, UNRELATED_QUESTIONS, copy_knowledge, run_faqbot
 
 from bot import __version__
 from bot.cli import main

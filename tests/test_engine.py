@@ -109,7 +109,7 @@ def test_concurrent_questions_get_the_same_answers(engine):
 
 
 # -- not answering ----------------------------------------------------------------------------
-@pytest.mark.parametrize("question", UNRELATED_QUESTIONS + ["tell me about kubernetes deployments"])
+@pytest.mark.parametrize("question", [*UNRELATED_QUESTIONS, "tell me about kubernetes deployments"])
 def test_abstains_on_unrelated_questions(engine, question):
     a = engine.ask(question)
     assert a.kind == "unknown"

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ARTICLES, KNOWLEDGE, write
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from bot.index_store import KnowledgeError, build_index
 from bot.config import Settings
+from bot.index_store import KnowledgeError, build_index
 from bot.ingest import MAX_PASSAGE_CHARS, Passage, describe, load_folder, parse_document
 from bot.textproc import sentences
 
@@ -23,11 +25,11 @@ Widget Makers Guide
 
 Jan 19, 2024
 
-Widgets are small mechanical parts used in many machines. They come in many shapes and sizes, and each shape has its own use in the factory.
+Widgets are small mechanical parts used in many machines. They come in many shapes and sizes.
 
 Choosing a Widget
 
-When you pick a widget, think about the load it carries and the place it will sit. A good widget lasts for years if it is looked after.
+When you pick a widget, think about the load it carries. A good widget lasts for years if it is looked after.
 
 Frequently Asked Questions
 
@@ -57,7 +59,7 @@ Follow these steps to keep widgets working for a long time:
 
 Closing Words
 
-Widgets reward the people who look after them. Treat them well and they will keep your machines running smoothly for a decade.
+Widgets reward the people who look after them. Treat them well and they keep machines running.
 
 Previous
 
@@ -253,7 +255,8 @@ def test_markdown_qa_block(tmp_path):
 
 # -- long text -----------------------------------------------------------------------------
 def _long_sentences(count: int) -> list[str]:
-    words = "alpha beta gamma delta epsilon zeta theta iota kappa lambda omicron sigma".split()
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta",
+             "theta", "iota", "kappa", "lambda", "omicron", "sigma"]
     return [f"Sentence number {i} says " + " ".join(words[(i + k) % len(words)] for k in range(5 + i % 20)) + "."
             for i in range(count)]
 
@@ -312,7 +315,7 @@ def test_crlf_line_endings_and_bom(tmp_path):
 # -- files and folders ---------------------------------------------------------------------
 def test_non_utf8_and_empty_files_are_skipped_with_a_warning(tmp_path):
     write(tmp_path / "good.txt", WIDGETS_TXT)
-    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 menu\n\nA caf\xe9 sells coffee and cake. Open daily.\n".encode("latin-1"))
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 menu\n\nA caf\xe9 sells coffee. Open daily.\n".encode("latin-1"))
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blank.md").write_text("  \n\n\t\n", encoding="utf-8")
     passages, warnings = load_folder(tmp_path)
@@ -462,3 +465,23 @@ def test_real_articles_lose_no_content(real, source):
         if len(line) >= 100 and line.endswith((".", "!", "?")):
             for sentence in sentences(line):
                 assert any(sentence in t for t in texts), sentence[:80]
+
+
+# -- any text at all -------------------------------------------------------------------------
+_LINE = st.one_of(
+    st.sampled_from(["", "", "Some Heading", "• 1. Is this a question?", "• Yes, it is an answer.", "Q: Why?",
+                     "A: Because.", "- an item", "| a | b |", "|---|---|", "Col A Col B", "Previous", "Next",
+                     "# Title", "Jan 19, 2024", "A plain sentence that ends here. And another one follows it."]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(_LINE, max_size=40), markdown=st.booleans(), limit=st.integers(200, 1500))
+def test_any_text_gives_well_formed_passages(lines, markdown, limit):
+    source = "doc.md" if markdown else "doc.txt"
+    passages = parse_document("\n".join(lines), source, max_chars=limit)
+    assert [p.position for p in passages] == list(range(len(passages)))
+    for p in passages:
+        assert p.kind in KINDS and p.source == source
+        assert p.text.strip() and len(p.text) <= limit

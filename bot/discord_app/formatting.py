@@ -36,6 +36,8 @@ EMBED_TOTAL_LIMIT = 6000
 
 ELLIPSIS = "…"
 QUESTION_FIELD = "Question"
+RESOLVED_FIELD = "Understood as"
+CHOICES_FIELD = "Did you mean"
 ZWSP = "\u200b"
 
 ANSWER_COLOUR = discord.Colour.blurple()
@@ -64,8 +66,10 @@ def escape_user_text(text: str) -> str:
 def unescape_user_text(text: str) -> str:
     """The inverse of ``escape_user_text`` (used to recover a question from an answer embed).
 
-    ``escape_markdown`` doubles every backslash and puts one before each markdown character, so
-    "backslash + next character -> that character" undoes it exactly.
+    ``escape_markdown`` puts a backslash before each markdown character (backslashes included),
+    so "backslash + next character -> that character" undoes it. Links and URLs are escaped as a
+    whole, so a backslash inside one is lost on the way back; that never changes what the engine
+    finds for the question.
     """
     return re.sub(r"\\(.)", r"\1", text.replace("@" + ZWSP, "@"), flags=re.DOTALL)
 
@@ -191,10 +195,25 @@ def _question_field(embed: discord.Embed, question: str) -> None:
 
 
 def answer_embed(answer: Answer) -> discord.Embed:
-    """The answer: passage as the description, question as a field, source and confidence below."""
+    """The answer: passage as the description, question as a field, source and confidence below.
+
+    When the engine read the question in the light of the conversation, the question as understood
+    is shown (and used again by "Other answers"); "did you mean" choices are listed by number,
+    which the conversation lets the user pick by asking again with just that number.
+    """
     embed = discord.Embed(title=answer.title or "Answer", colour=ANSWER_COLOUR,
                           description=escape_mentions(answer.text or answer.reply))
     _question_field(embed, answer.question)
+    resolved = getattr(answer, "resolved", None)
+    if resolved and resolved.strip() and resolved.strip() != answer.question.strip():
+        embed.add_field(name=RESOLVED_FIELD, value=trim(escape_user_text(resolved.strip()), FIELD_VALUE_LIMIT),
+                        inline=False)
+    choices: Sequence[Alternative] = getattr(answer, "choices", ())
+    if choices:
+        listing = "\n".join(f"{i}. {escape_markdown(getattr(c, 'label', '') or _where(c.source, c.section))}"
+                            for i, c in enumerate(choices, start=1))
+        embed.add_field(name=CHOICES_FIELD, inline=False, value=trim(
+            f"{listing}\nAsk again with just the number to see that one.", FIELD_VALUE_LIMIT))
     footer = f"📄 {_where(answer.source, answer.section)} · confidence {answer.score:.0%}"
     embed.set_footer(text=footer)
     return fit_embed(embed)
@@ -234,12 +253,14 @@ def alternatives_embed(question: str, answer: Answer) -> discord.Embed:
 
 
 def question_from_embeds(embeds: Iterable[discord.Embed]) -> str | None:
-    """The question an answer message was for, read back from its "Question" field."""
+    """The question an answer message was for, read back from its fields: the question as
+    understood in context when there is one (it stands on its own), else the question as asked."""
+    found: dict[str, str] = {}
     for embed in embeds:
         for f in embed.fields:
-            if f.name == QUESTION_FIELD and f.value:
-                return unescape_user_text(f.value)
-    return None
+            if f.name in (QUESTION_FIELD, RESOLVED_FIELD) and f.value:
+                found.setdefault(f.name, unescape_user_text(f.value))
+    return found.get(RESOLVED_FIELD) or found.get(QUESTION_FIELD)
 
 
 # -- what a reply looks like ----------------------------------------------------------------------
@@ -288,7 +309,7 @@ def mentions_user(content: str, user_id: int) -> bool:
 
 def strip_mention(content: str, user_id: int) -> str:
     """The question in "@bot what is a COO?" (the bot's mention and separators removed)."""
-    text = re.sub(rf"<@!?{user_id}>", " ", content)
+    text = re.sub(rf"<@!?{user_id}>[,:;]?", " ", content)
     return re.sub(r"\s+", " ", text).strip(" ,:;")
 
 

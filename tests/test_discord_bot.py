@@ -1,0 +1,747 @@
+"""End-to-end tests of ``faqbot discord``: the real bot and discord.py against the fake Discord.
+
+Every assertion is about what went over the wire (IDENTIFY, REST bodies, interaction callbacks),
+which is what a real Discord would see. The engine is built once per module on a copy of the
+articles; tests that change the knowledge folder get their own copy.
+
+Tests are plain functions running ``asyncio.run`` (see ``async_test``), like test_fake_discord.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import io
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from fake_discord import (
+    DEFAULT_TOKEN,
+    INTENT_MESSAGE_CONTENT,
+    MANAGE_GUILD,
+    PRIVILEGED_INTENTS,
+    FakeDiscord,
+    FakeInteraction,
+    RecordedRequest,
+    patch_discord,
+    run_client,
+)
+
+from bot.config import Settings
+from bot.conversation import Conversations
+from bot.discord_app.client import FaqBot, rebuild_engine
+from bot.discord_app.config import DiscordConfig
+from bot.discord_app.runner import config_from_args, run_discord, serve
+from bot.engine import Answer, Engine
+
+pytestmark = pytest.mark.discord
+
+REPO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+TEST_TIMEOUT = 30.0
+MESSAGES = "/channels/*/messages"
+EPHEMERAL = 64
+COO_QUESTION = "What does a COO do?"
+UNKNOWN_QUESTION = "How do I reverse a linked list in python?"
+BUTTON_IDS = ["faqbot:answer:more", "faqbot:answer:helpful", "faqbot:answer:unhelpful"]
+NEW_ARTICLE = (
+    "# Chief Happiness Officer\n\n## What does a Chief Happiness Officer do?\n\n"
+    "A Chief Happiness Officer looks after employee wellbeing, organises team rituals and measures "
+    "morale every quarter. The Chief Happiness Officer reports to the head of people.\n"
+)
+NEW_QUESTION = "What does a Chief Happiness Officer do?"
+
+
+def async_test(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test body in a fresh event loop with an overall timeout."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(asyncio.wait_for(fn(*args, **kwargs), TEST_TIMEOUT))
+
+    return wrapper
+
+
+def copy_knowledge(dest: Path) -> Path:
+    shutil.copytree(REPO_KNOWLEDGE, dest, ignore=shutil.ignore_patterns(".index", "__pycache__", "faqbot.toml"))
+    return dest
+
+
+def open_engine(knowledge: Path, **settings: Any) -> Engine:
+    """An engine that never rate-limits unless a test asks for it."""
+    return Engine.open(knowledge, None, Settings(**({"cooldown_burst": 1000} | settings)))
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Read-only knowledge copy shared by the module."""
+    return copy_knowledge(tmp_path_factory.mktemp("discord") / "knowledge")
+
+
+@pytest.fixture(scope="module")
+def faq_engine(kb: Path) -> Engine:
+    return open_engine(kb)
+
+
+@pytest.fixture
+def own_kb(tmp_path: Path) -> Path:
+    """A knowledge copy this test may change."""
+    return copy_knowledge(tmp_path / "knowledge")
+
+
+# -- the bot under test -----------------------------------------------------------------------------
+class RecordingConversations(Conversations):
+    """Conversations that remember which keys were used."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.keys: list[Hashable] = []
+
+    def ask(self, engine: Engine, key: Hashable, question: str) -> Answer:
+        self.keys.append(key)
+        return super().ask(engine, key, question)
+
+
+class FaqTestBot(FaqBot):
+    """The production bot with test timings, recording what it decided for each message."""
+
+    def __init__(self, engine: Engine, config: DiscordConfig, **kwargs: Any) -> None:
+        super().__init__(engine, config, guild_ready_timeout=0.05, **kwargs)
+        self.conversations = RecordingConversations(engine.settings)
+        self.outcomes: dict[int, str] = {}
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s between IDENTIFYs (Discord's rate limit); pointless against the fake."""
+
+    async def on_faqbot_message_handled(self, message: Any, outcome: str) -> None:
+        self.outcomes[message.id] = outcome
+
+
+def make_config(**kwargs: Any) -> DiscordConfig:
+    return DiscordConfig(token=DEFAULT_TOKEN, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def running(engine: Engine, *, fake: FakeDiscord | None = None, config: DiscordConfig | None = None,
+                  **bot_kwargs: Any) -> AsyncIterator[tuple[FakeDiscord, FaqTestBot]]:
+    """Fake server (unless given) + a connected, ready bot; both torn down on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = await stack.enter_async_context(FakeDiscord())
+        bot = FaqTestBot(engine, config or make_config(), **bot_kwargs)
+        await stack.enter_async_context(run_client(bot, fake.token))
+        yield fake, bot
+
+
+async def eventually(condition: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met within {timeout}s")
+        await asyncio.sleep(0.01)
+
+
+async def outcome(bot: FaqTestBot, message: dict[str, Any]) -> str:
+    """What the bot decided for an injected message, once it has finished handling it."""
+    message_id = int(message["id"])
+    await eventually(lambda: message_id in bot.outcomes, what=f"handling of message {message_id}")
+    return bot.outcomes[message_id]
+
+
+def is_send(r: RecordedRequest) -> bool:
+    return r.matches("POST", MESSAGES)
+
+
+def replies_to(fake: FakeDiscord, message: dict[str, Any]) -> list[RecordedRequest]:
+    return [r for r in fake.find_requests("POST", MESSAGES, ok=True)
+            if (r.json.get("message_reference") or {}).get("message_id") == int(message["id"])]
+
+
+def custom_ids(components: list[dict[str, Any]]) -> list[str]:
+    return [c["custom_id"] for row in components for c in row["components"]]
+
+
+def field(embed: dict[str, Any], name: str) -> str:
+    return next(f["value"] for f in embed.get("fields", []) if f["name"] == name)
+
+
+def embed_length(embed: dict[str, Any]) -> int:
+    """Discord's 6,000-character rule: title, description, field names/values, footer, author."""
+    return (len(embed.get("title", "")) + len(embed.get("description", ""))
+            + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+            + len(embed.get("footer", {}).get("text", "")) + len(embed.get("author", {}).get("name", "")))
+
+
+async def ask(fake: FakeDiscord, question: str, **options: Any) -> tuple[FakeInteraction, RecordedRequest]:
+    user = options.pop("user", None)
+    interaction = await fake.inject_slash_command("ask", options={"question": question, **options}, user=user)
+    return interaction, await fake.wait_for_response(interaction)
+
+
+async def faq(fake: FakeDiscord, subcommand: str, user: Any) -> tuple[FakeInteraction, RecordedRequest]:
+    interaction = await fake.inject_slash_command("faq", subcommand=subcommand, user=user)
+    return interaction, await fake.wait_for_response(interaction)
+
+
+# -- connecting -------------------------------------------------------------------------------------
+@async_test
+async def test_login_identifies_with_message_content_intent_and_does_not_sync_unasked(
+        faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, bot):
+        assert fake.find_requests("GET", "/users/@me")[0].headers["Authorization"] == f"Bot {DEFAULT_TOKEN}"
+        (identify,) = fake.received_ops(2)
+        assert identify.d["intents"] & INTENT_MESSAGE_CONTENT
+        assert identify.d["intents"] == bot.intents.value
+        assert identify.d["shard"] == [0, 1]
+        assert not fake.find_requests("PUT", "/applications/*"), "commands are only published with --sync"
+
+
+@async_test
+async def test_sync_publishes_ask_and_faq_to_the_development_guild(faq_engine: Engine) -> None:
+    async with FakeDiscord() as fake:
+        config = make_config(sync=True, guild_id=fake.guild.id)
+        async with running(faq_engine, fake=fake, config=config):
+            path = f"/applications/{fake.application_id}/guilds/{fake.guild.id}/commands"
+            (sync,) = fake.find_requests("PUT", path, ok=True)
+            commands = {c["name"]: c for c in sync.json}
+            assert set(commands) == {"ask", "faq"}
+            options = {o["name"]: o for o in commands["ask"]["options"]}
+            assert options["question"]["type"] == 3 and options["question"]["required"]
+            assert options["question"]["max_length"] == 2000
+            assert options["public"]["type"] == 5 and not options["public"].get("required")
+            assert {o["name"] for o in commands["faq"]["options"]} == {"reload", "sources", "stats"}
+            assert int(commands["faq"]["default_member_permissions"]) == MANAGE_GUILD
+            assert not fake.find_requests("PUT", f"/applications/{fake.application_id}/commands")
+
+            _, callback = await ask(fake, COO_QUESTION)  # the guild-scoped command is routed
+            assert callback.json["type"] == 4
+
+
+# -- mentions and channel messages -----------------------------------------------------------------
+@async_test
+async def test_mention_gets_a_reply_to_that_message_without_pinging_anyone(faq_engine: Engine) -> None:
+    expected = faq_engine.ask(COO_QUESTION)
+    async with running(faq_engine) as (fake, _bot):
+        question = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+        reply = await fake.wait_for_bot_message()
+        body = reply.json
+        assert body["message_reference"]["message_id"] == int(question["id"])
+        assert body["allowed_mentions"] == {"parse": [], "replied_user": False}
+        (embed,) = body["embeds"]
+        assert embed["description"] == expected.text
+        assert field(embed, "Question") == COO_QUESTION
+        assert expected.source in embed["footer"]["text"] and "confidence" in embed["footer"]["text"]
+        assert custom_ids(body["components"]) == BUTTON_IDS
+        assert reply.response["mentions"] == [] and not reply.response["mention_everyone"]
+
+
+@async_test
+async def test_no_reply_without_a_mention_or_to_bots(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, bot):
+        plain = await fake.inject_message(COO_QUESTION)
+        other_bot = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}", author=fake.other_bot)
+        flagged = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}", bot=True)
+        for message in (plain, other_bot, flagged):
+            assert await outcome(bot, message) == "ignored"
+        addressed = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+        reply = await fake.wait_for_bot_message()
+        assert await outcome(bot, {"id": reply.response["id"]}) == "ignored", "its own echoed reply"
+        assert [r.json["message_reference"]["message_id"] for r in fake.find_requests("POST", MESSAGES)] == [
+            int(addressed["id"])]
+
+
+@async_test
+async def test_direct_messages_are_answered_without_a_mention(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, _bot):
+        dm = await fake.inject_message(COO_QUESTION, dm=True)
+        reply = await fake.wait_for_bot_message()
+        assert reply.path == f"/channels/{dm['channel_id']}/messages"
+        assert reply.json["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
+
+
+@async_test
+async def test_auto_answer_only_in_configured_channels_for_confident_answers_to_questions(kb: Path) -> None:
+    probe = open_engine(kb)
+    candidates = [COO_QUESTION, "Does the operations director report to the COO?",
+                  "who handles relationships with suppliers and partners", "does the ops director handle compliance",
+                  "is the coo higher up than the vp of ops", "what skills does a head of operations need"]
+    scored = sorted((a.score, q) for q in candidates if (a := probe.ask(q)).kind == "answer")
+    (low, low_q), (high, high_q) = scored[0], scored[-1]
+    assert high > low, "need two answered questions with different confidence"
+    engine = open_engine(kb, auto_answer_threshold=(low + high) / 2)
+
+    async with FakeDiscord() as fake:
+        config = make_config(auto_channels=frozenset({fake.faq_channel.id}))
+        # One user per message, so that no message is read in the context of another.
+        users = [fake.create_member(f"user{i}") for i in range(5)]
+        async with running(engine, fake=fake, config=config) as (_, bot):
+            chat, unsure, unknown, elsewhere, confident = [
+                await fake.inject_message(text, channel=channel, author=user) for user, (text, channel) in zip(
+                    users, [("The COO is great.", fake.faq_channel), (low_q, fake.faq_channel),
+                            (UNKNOWN_QUESTION, fake.faq_channel), (high_q, fake.general),
+                            (high_q, fake.faq_channel)], strict=True)]
+
+            assert await outcome(bot, chat) == "not-question"
+            assert await outcome(bot, unsure) == "below-threshold"
+            assert await outcome(bot, unknown) == "below-threshold"
+            assert await outcome(bot, elsewhere) == "ignored"
+            assert await outcome(bot, confident) == "answered"
+            (reply,) = fake.find_requests("POST", MESSAGES)
+            assert reply.json["message_reference"]["message_id"] == int(confident["id"])
+            assert reply.json["allowed_mentions"]["parse"] == []
+            assert bot.stats.auto_answered == 1
+
+
+@async_test
+async def test_two_users_in_one_channel_have_separate_conversations(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, bot):
+        for user in (fake.user, fake.admin):
+            await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}", author=user)
+        await fake.wait_for_requests(is_send, 2)
+        await ask(fake, COO_QUESTION)
+        conversations = cast(RecordingConversations, bot.conversations)
+        assert conversations.keys == [(fake.general.id, fake.user.id), (fake.general.id, fake.admin.id),
+                                      (fake.general.id, fake.user.id)]
+
+
+# -- /ask -------------------------------------------------------------------------------------------
+@async_test
+async def test_ask_answers_privately_with_passage_source_section_and_confidence(faq_engine: Engine) -> None:
+    expected = faq_engine.ask(COO_QUESTION)
+    async with running(faq_engine) as (fake, _bot):
+        _, callback = await ask(fake, COO_QUESTION)
+        assert callback.json["type"] == 4
+        data = callback.json["data"]
+        assert data["flags"] == EPHEMERAL
+        (embed,) = data["embeds"]
+        assert embed["description"] == expected.text
+        assert embed["title"] == expected.title
+        assert embed["footer"]["text"] == (
+            f"📄 {expected.source} › {expected.section} · confidence {expected.score:.0%}")
+        assert custom_ids(data["components"]) == BUTTON_IDS
+
+
+@async_test
+async def test_ask_public_posts_for_everyone_but_i_dont_know_stays_private(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, _bot):
+        _, public = await ask(fake, COO_QUESTION, public=True)
+        assert not public.json["data"].get("flags", 0) & EPHEMERAL
+        assert public.json["data"]["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
+
+        _, unknown = await ask(fake, UNKNOWN_QUESTION, public=True)
+        data = unknown.json["data"]
+        assert data["flags"] == EPHEMERAL
+        (embed,) = data["embeds"]
+        assert embed["title"] == "I don't know the answer to that"
+        assert "components" not in data or not data["components"]
+        suggestions = [line for line in embed.get("description", "").splitlines() if line.startswith("• ")]
+        assert len(suggestions) <= 3
+
+
+@async_test
+async def test_slow_answers_are_deferred_within_the_three_second_window(faq_engine: Engine) -> None:
+    class SlowEngine:
+        """The real engine, thinking for a while."""
+
+        def ask(self, question: str, *args: Any, **kwargs: Any) -> Answer:
+            time.sleep(0.3)
+            return faq_engine.ask(question, *args, **kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(faq_engine, name)
+
+    async with running(cast(Engine, SlowEngine())) as (fake, bot):
+        fake.interaction_timeout = 3.0
+        bot.defer_after = 0.05
+        interaction, callback = await ask(fake, COO_QUESTION, public=True)
+        assert callback.json["type"] == 5 and not callback.json["data"].get("flags", 0) & EPHEMERAL
+        followup = await fake.wait_for_followup(interaction)
+        assert followup.json["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
+        assert custom_ids(followup.json["components"]) == BUTTON_IDS
+
+        # A public "thinking..." that turns into "I don't know" is replaced by a private message.
+        interaction, callback = await ask(fake, UNKNOWN_QUESTION, public=True)
+        assert callback.json["type"] == 5
+        followup = await fake.wait_for_followup(interaction)
+        deleted = fake.find_requests("DELETE", f"{interaction.webhook_path}/messages/@original", ok=True)
+        assert deleted and deleted[0].index < followup.index
+        assert followup.json["flags"] == EPHEMERAL
+
+
+# -- buttons ----------------------------------------------------------------------------------------
+@async_test
+async def test_other_answers_and_feedback_buttons(faq_engine: Engine) -> None:
+    expected = faq_engine.ask(COO_QUESTION)
+    async with running(faq_engine) as (fake, _bot):
+        await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+        answer_id = int((await fake.wait_for_bot_message()).response["id"])
+
+        click = await fake.inject_component_click("faqbot:answer:more", message=answer_id)
+        data = (await fake.wait_for_response(click)).json["data"]
+        assert data["flags"] == EPHEMERAL
+        (embed,) = data["embeds"]
+        assert embed["title"] == "Other answers" and field(embed, "Question") == COO_QUESTION
+        alternatives = [f for f in embed["fields"] if f["name"] != "Question"]
+        assert [f["value"] for f in alternatives] == [a.text for a in expected.alternatives]
+
+        replies = []
+        for custom_id, user in [("helpful", fake.user), ("helpful", fake.user), ("unhelpful", fake.user),
+                                ("helpful", fake.admin)]:
+            click = await fake.inject_component_click(f"faqbot:answer:{custom_id}", message=answer_id, user=user)
+            data = (await fake.wait_for_response(click)).json["data"]
+            assert data["flags"] == EPHEMERAL
+            replies.append(data["content"])
+        assert replies == ["Thanks for the feedback!", "You already rated this answer — thanks!",
+                           "Thanks — I've updated your feedback.", "Thanks for the feedback!"]
+
+        _, stats = await faq(fake, "stats", fake.admin)
+        fields = {f["name"]: f["value"] for f in stats.json["data"]["embeds"][0]["fields"]}
+        assert fields["Feedback"] == "👍 1 helpful · 👎 1 not helpful"
+        assert fields["Questions"].startswith("1 asked: 1 answered")
+        assert f"{sum(n for *_, n in faq_engine.sources())} passages" in fields["Index"]
+        assert "<t:" in fields["Index"], "index age"
+
+
+@async_test
+async def test_buttons_keep_working_after_a_restart(faq_engine: Engine) -> None:
+    async with FakeDiscord() as fake:
+        async with running(faq_engine, fake=fake):
+            _, callback = await ask(fake, COO_QUESTION, public=True)
+            answer_id = int(callback.response["resource"]["message"]["id"])
+
+        async with running(faq_engine, fake=fake) as (_, fresh):  # a new process knows nothing
+            click = await fake.inject_component_click("faqbot:answer:more", message=answer_id)
+            embed = (await fake.wait_for_response(click)).json["data"]["embeds"][0]
+            assert field(embed, "Question") == COO_QUESTION
+            assert embed["fields"][1]["value"] == faq_engine.ask(COO_QUESTION).alternatives[0].text
+
+            click = await fake.inject_component_click("faqbot:answer:helpful", message=answer_id)
+            assert (await fake.wait_for_response(click)).json["data"]["content"] == "Thanks for the feedback!"
+            assert fresh.stats.helpful == 1
+
+            # A button on a message without the question cannot be answered, but is not an error.
+            click = await fake.inject_component_click("faqbot:answer:more")
+            content = (await fake.wait_for_response(click)).json["data"]["content"]
+            assert content.startswith("I can't tell which question")
+
+
+# -- safety -----------------------------------------------------------------------------------------
+@async_test
+async def test_everyone_here_and_roles_are_never_pinged(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, _bot):
+        role = fake.admin_role.mention
+        text = f"@everyone @here {role} **{COO_QUESTION}**"
+        await fake.inject_message(f"{fake.bot_user.mention} {text}", mention_roles=[fake.admin_role])
+        reply = await fake.wait_for_bot_message()
+        assert reply.json["allowed_mentions"]["parse"] == []
+        assert not reply.response["mention_everyone"] and reply.response["mentions"] == []
+        echoed = field(reply.json["embeds"][0], "Question")
+        assert "@\u200beveryone" in echoed and "@\u200bhere" in echoed
+        assert f"<@\u200b&{fake.admin_role.id}>" in echoed and role not in echoed
+        assert "\\*\\*" in echoed, "markdown is shown literally"
+
+        _, callback = await ask(fake, text, public=True)
+        assert callback.json["data"]["allowed_mentions"]["parse"] == []
+        echoed = field(callback.json["data"]["embeds"][0], "Question")
+        assert "@everyone" not in echoed and "@here" not in echoed and role not in echoed
+
+
+@async_test
+async def test_long_passages_and_questions_stay_within_discord_limits(own_kb: Path) -> None:
+    sentence = ("The zorblax calibration procedure aligns flux capacitor {} in the widget factory with the "
+                "master oscillator so that production lines stay synchronised during the night shift. ")
+    (own_kb / "zorblax-guide.md").write_text("# Zorblax Calibration Guide\n\n## How zorblax calibration works\n\n"
+                                             + "".join(sentence.format(i) for i in range(60)) + "\n")
+    engine = open_engine(own_kb, max_passage_chars=20_000)
+    question = "How does zorblax calibration work?"
+    assert len(engine.ask(question).text or "") > 6000
+
+    async with running(engine) as (fake, _bot):
+        await fake.inject_message(f"{fake.bot_user.mention} {question}")
+        reply = await fake.wait_for_bot_message()
+        (embed,) = reply.json["embeds"]
+        assert len(embed["description"]) <= 4096 and embed_length(embed) <= 6000
+        assert embed["description"].endswith("shift.…"), "cut at a sentence boundary"
+
+        long_question = (f"**{question}** " * 60)[:1990]
+        _, callback = await ask(fake, long_question)
+        (embed,) = callback.json["data"]["embeds"]
+        assert len(field(embed, "Question")) <= 1024 and embed_length(embed) <= 6000
+        assert len(embed["title"]) <= 256 and len(embed["footer"]["text"]) <= 2048
+
+        click = await fake.inject_component_click("faqbot:answer:more", message=int(reply.response["id"]))
+        (embed,) = (await fake.wait_for_response(click)).json["data"]["embeds"]
+        assert embed_length(embed) <= 6000 and all(len(f["value"]) <= 1024 for f in embed["fields"])
+
+
+@async_test
+async def test_cooldown_gives_a_friendly_message(kb: Path) -> None:
+    engine = open_engine(kb, cooldown_burst=1, cooldown_seconds=60.0)
+    async with running(engine) as (fake, bot):
+        _, first = await ask(fake, COO_QUESTION)
+        assert first.json["data"]["embeds"]
+        _, second = await ask(fake, COO_QUESTION)
+        assert second.json["data"]["flags"] == EPHEMERAL
+        assert "try again in" in second.json["data"]["content"]
+
+        # Mentions share the per-user bucket; the cooldown note is posted once, then silence.
+        mentions = [await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}", author=fake.admin)
+                    for _ in range(3)]
+        assert [await outcome(bot, m) for m in mentions] == ["answered", "cooldown", "cooldown"]
+        assert replies_to(fake, mentions[0])[0].json["embeds"]
+        assert "try again in" in replies_to(fake, mentions[1])[0].json["content"]
+        assert not replies_to(fake, mentions[2])
+
+
+# -- administration ---------------------------------------------------------------------------------
+@async_test
+async def test_reload_by_an_admin_swaps_in_the_new_index(own_kb: Path) -> None:
+    engine = open_engine(own_kb)
+    async with running(engine) as (fake, bot):
+        _, before = await ask(fake, NEW_QUESTION)
+        assert "chief-happiness-officer.md" not in str(before.json)
+
+        (own_kb / "chief-happiness-officer.md").write_text(NEW_ARTICLE)
+        interaction, callback = await faq(fake, "reload", fake.admin)
+        assert callback.json["type"] == 5 and callback.json["data"]["flags"] == EPHEMERAL
+        followup = await fake.wait_for_followup(interaction, timeout=15)
+        assert followup.json["embeds"][0]["title"] == "Index reloaded"
+        assert "6 documents" in followup.json["embeds"][0]["description"]
+        assert bot.engine is not engine
+
+        _, after = await ask(fake, NEW_QUESTION)
+        assert "chief-happiness-officer.md" in after.json["data"]["embeds"][0]["footer"]["text"]
+
+        _, sources = await faq(fake, "sources", fake.admin)
+        (embed,) = sources.json["data"]["embeds"]
+        assert embed["title"].startswith("Knowledge: 6 documents")
+        assert "chief-happiness-officer.md" in embed["description"]
+
+
+@async_test
+async def test_reload_is_refused_without_manage_server(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, bot):
+        _, callback = await faq(fake, "reload", fake.user)
+        data = callback.json["data"]
+        assert data["flags"] == EPHEMERAL and "Manage Server" in data["content"]
+        assert bot.engine is faq_engine and bot.stats.reloads == 0
+
+
+@async_test
+async def test_failed_reload_keeps_the_old_index_and_says_why(own_kb: Path) -> None:
+    engine = open_engine(own_kb)
+    async with running(engine) as (fake, bot):
+        for article in list(own_kb.glob("*.txt")):
+            article.unlink()
+        interaction, _ = await faq(fake, "reload", fake.admin)
+        (embed,) = (await fake.wait_for_followup(interaction, timeout=15)).json["embeds"]
+        assert embed["title"].startswith("Reload failed")
+        assert "no readable .txt or .md articles" in embed["description"]
+        assert "Still answering from the previous index (5 documents" in embed["description"]
+        assert bot.engine is engine
+
+        _, callback = await ask(fake, COO_QUESTION)
+        assert callback.json["data"]["embeds"][0]["description"] == engine.ask(COO_QUESTION).text
+
+
+@async_test
+async def test_answers_keep_flowing_while_the_index_is_rebuilt(faq_engine: Engine) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow_rebuild(old: Engine) -> Engine:
+        started.set()
+        release.wait(10)
+        assert old.knowledge is not None
+        return Engine.open(old.knowledge, old.index_dir, old.settings)
+
+    async with running(faq_engine, rebuild=slow_rebuild) as (fake, bot):
+        reload, _ = await faq(fake, "reload", fake.admin)
+        await eventually(started.is_set, what="rebuild started")
+
+        _, answer = await ask(fake, COO_QUESTION)
+        assert answer.json["data"]["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
+        second, _ = await faq(fake, "reload", fake.admin)
+        busy = await fake.wait_for_followup(second)
+        assert "already running" in busy.json["embeds"][0]["description"]
+        assert bot.engine is faq_engine, "the old engine serves until the swap"
+
+        release.set()
+        done = await fake.wait_for_followup(reload, timeout=10)
+        assert done.json["embeds"][0]["title"] == "Index reloaded"
+        assert bot.engine is not faq_engine
+
+
+def test_default_rebuild_uses_the_same_folder_and_threshold(kb: Path, faq_engine: Engine) -> None:
+    rebuilt = rebuild_engine(faq_engine, threshold=0.9)
+    assert rebuilt.knowledge == faq_engine.knowledge and rebuilt.threshold == 0.9
+    assert rebuilt.sources() == faq_engine.sources()
+
+
+# -- resilience -------------------------------------------------------------------------------------
+@async_test
+async def test_rate_limited_reply_is_retried_once(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, _bot):
+        fake.fail_next("POST", MESSAGES, status=429, retry_after=0.05)
+        question = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+        await fake.wait_for_bot_message()
+        attempts = fake.find_requests("POST", MESSAGES)
+        assert [r.status for r in attempts] == [429, 200]
+        assert all(r.json["message_reference"]["message_id"] == int(question["id"]) for r in attempts)
+        sent = [m for m in fake.messages.values() if m["author"]["id"] == str(fake.bot_user.id)]
+        assert len(sent) == 1
+
+
+@async_test
+async def test_sharded_bot_connects_every_shard(faq_engine: Engine) -> None:
+    args = argparse.Namespace(sync=False, shards=2, shard_ids=None, shard_count=None, threshold=None)
+    config = config_from_args(args, {"DISCORD_TOKEN": DEFAULT_TOKEN})
+    async with running(faq_engine, config=config) as (fake, bot):
+        assert sorted(f.d["shard"] for f in fake.received_ops(2)) == [[0, 2], [1, 2]]
+        assert fake.connected_shards == [0, 1] and sorted(bot.shards) == [0, 1]
+        await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+        reply = await fake.wait_for_bot_message()
+        assert reply.json["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
+
+
+@async_test
+async def test_processes_can_share_one_bot_by_shard_ids(faq_engine: Engine, kb: Path) -> None:
+    async with FakeDiscord() as fake:
+        bots = []
+        async with contextlib.AsyncExitStack() as stack:
+            for shard in (0, 1):  # two "processes", each with its own engine
+                config = config_from_args(argparse.Namespace(shards=None, shard_ids=str(shard), shard_count=2),
+                                          {"DISCORD_TOKEN": DEFAULT_TOKEN})
+                _, bot = await stack.enter_async_context(running(open_engine(kb), fake=fake, config=config))
+                bots.append(bot)
+            assert sorted(f.d["shard"] for f in fake.received_ops(2)) == [[0, 2], [1, 2]]
+            question = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+            await fake.wait_for_bot_message()
+            owner = bots[(fake.guild.id >> 22) % 2]
+            assert await outcome(owner, question) == "answered"
+            assert len(fake.find_requests("POST", MESSAGES)) == 1, "answered exactly once"
+            assert bots[0].engine is not bots[1].engine
+
+
+# -- the runner -------------------------------------------------------------------------------------
+@async_test
+async def test_bad_token_ends_with_one_clear_line(faq_engine: Engine) -> None:
+    async with FakeDiscord() as fake:
+        err = io.StringIO()
+        status = await serve(DiscordConfig(token="not-the-token"), faq_engine, bot_factory=FaqTestBot,
+                             err=err, handle_signals=False)
+        assert status == 1
+        assert err.getvalue().startswith("faqbot: error: Discord rejected the token in DISCORD_TOKEN")
+        assert err.getvalue().count("\n") == 1 and "Traceback" not in err.getvalue()
+        assert "not-the-token" not in err.getvalue()
+        assert not fake.received_ops(2)
+
+
+@async_test
+async def test_missing_message_content_intent_ends_with_one_clear_line(faq_engine: Engine) -> None:
+    async with FakeDiscord() as fake:
+        fake.disallowed_intents = PRIVILEGED_INTENTS
+        err = io.StringIO()
+        status = await serve(make_config(), faq_engine, bot_factory=FaqTestBot, err=err, handle_signals=False)
+        assert status == 1
+        line = err.getvalue()
+        assert line.startswith("faqbot: error: Discord refused the Message Content intent (close code 4014)")
+        assert line.count("\n") == 1
+        assert len(fake.received_ops(2)) == 1
+
+
+@async_test
+async def test_sigterm_shuts_the_bot_down_cleanly(faq_engine: Engine) -> None:
+    async with FakeDiscord():
+        bots: list[FaqTestBot] = []
+
+        def factory(engine: Engine, config: DiscordConfig) -> FaqBot:
+            bots.append(FaqTestBot(engine, config))
+            return bots[-1]
+
+        err = io.StringIO()
+        task = asyncio.create_task(serve(make_config(), faq_engine, bot_factory=factory, err=err))
+        await eventually(lambda: bots and bots[0].is_ready(), what="bot ready")
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "the runner handles SIGTERM"
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(task, 10) == 0
+        assert bots[0].is_closed() and err.getvalue() == ""
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "handlers are removed afterwards"
+
+
+def _args(**kwargs: Any) -> argparse.Namespace:
+    values = {"knowledge": None, "index": None, "config": None, "verbose": False, "top_k": None,
+              "threshold": None, "sync": False, "shards": None, "shard_ids": None, "shard_count": None}
+    return argparse.Namespace(**(values | kwargs))
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No Discord settings from the developer's environment; cwd is an empty temporary folder."""
+    for name in ("DISCORD_TOKEN", "FAQBOT_GUILD_ID", "FAQBOT_AUTO_CHANNELS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    http_level = logging.getLogger("discord.http").level
+    yield tmp_path
+    logging.getLogger("discord.http").setLevel(http_level)
+
+
+def test_missing_token_ends_with_one_clear_line(clean_env: Path, faq_engine: Engine,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    opened = []
+    status = run_discord(_args(), lambda args: opened.append(args) or faq_engine)
+    assert status == 1 and not opened, "fails before loading the engine"
+    assert capsys.readouterr().err == (
+        "faqbot: error: DISCORD_TOKEN is not set; put the bot token in the environment or in a .env file "
+        "(see the Bot page of your application in the Discord Developer Portal)\n")
+
+
+class FakeInThread:
+    """The fake Discord served from its own event loop, for testing the synchronous entry point."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.fake = FakeDiscord(patch=False)
+
+    def submit(self, coro: Any) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def __enter__(self) -> FakeInThread:
+        self.thread.start()
+        self.submit(self.fake.start()).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.submit(self.fake.stop()).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def test_run_discord_reads_dotenv_runs_and_stops_on_sigterm(clean_env: Path, faq_engine: Engine,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (clean_env / ".env").write_text(f"DISCORD_TOKEN={DEFAULT_TOKEN}\nFAQBOT_AUTO_CHANNELS=\n")
+
+    async def stop_when_connected(fake: FakeDiscord) -> None:
+        await fake.wait_for_gateway(lambda f: f.t == "READY", timeout=10)
+        os.kill(os.getpid(), signal.SIGTERM)  # the production bot installed its handler before connecting
+
+    with FakeInThread() as server, patch_discord(server.fake.api_base, server.fake.gateway_url):
+        watcher = server.submit(stop_when_connected(server.fake))
+        status = run_discord(_args(verbose=True), lambda args: faq_engine)
+        watcher.result(5)
+    assert status == 0
+    assert os.environ.get("DISCORD_TOKEN") == DEFAULT_TOKEN, "read from .env"
+    err = capsys.readouterr().err
+    assert "Shut down cleanly" in err
+    assert DEFAULT_TOKEN not in err, "the token is never logged, even at DEBUG"
