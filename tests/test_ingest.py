@@ -476,7 +476,7 @@ _LINE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(_LINE, max_size=40), markdown=st.booleans(), limit=st.integers(200, 1500))
 def test_any_text_gives_well_formed_passages(lines, markdown, limit):
     source = "doc.md" if markdown else "doc.txt"
