@@ -29,7 +29,11 @@ def _setup_readline() -> None:
     readline.set_history_length(1000)
     import atexit
 
-    atexit.register(lambda: contextlib.suppress(OSError) and readline.write_history_file(HISTORY))
+    def save() -> None:
+        with contextlib.suppress(OSError):  # an unwritable history file is not worth an error
+            readline.write_history_file(HISTORY)
+
+    atexit.register(save)
 
 
 def sources_text(engine: Engine) -> str:
@@ -69,6 +73,8 @@ def run_chat(engine: Engine, stdin: TextIO, out: TextIO, interactive: bool | Non
             print("Okay, starting over.", file=out, flush=True)
         else:
             answer = conversations.ask(engine, key, line)
+            if interactive and answer.used_context and answer.about:
+                print(f"(about: {', '.join(answer.about)})", file=out)
             print(answer.reply + ("\n" if interactive else ""), file=out, flush=True)
             if not interactive:
                 print(file=out, flush=True)

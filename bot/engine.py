@@ -261,8 +261,11 @@ class Engine:
         topic = Topic(tuple(query.roles), tuple(query.subject))
         if not hits or hits[0].score <= 0:
             return self._unknown(question, hits, 0.0, about)
-        scored = [(hit, self.confidence(hit, query)) for hit in hits]
-        best, conf = scored[0]
+        best = hits[0]
+        conf = self.confidence(best, query)
+        # The calibrated confidence is for the best passage; the others get it scaled by their
+        # score, so they never outrank the passage they were ranked below.
+        scored = [(hit, conf * hit.score / best.score) for hit in hits]
         if conf < self.threshold:
             return self._unknown(question, hits, conf, about)
         alternatives = tuple(self._alternative(h, c) for h, c in scored[1:self.settings.top_k + 1])

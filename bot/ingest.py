@@ -132,7 +132,7 @@ def strip_furniture(lines: list[str]) -> list[str]:
         text = out[i].strip()
         if not text:
             continue
-        is_prose = text.endswith((".", "!")) and _word_count(text) >= 6
+        is_prose = text.endswith((".", "!"))
         if is_prose or _BULLET.match(out[i]) or _QUESTION.match(text) or _ANSWER.match(text):
             break
         if _word_count(text) > 12:
@@ -322,6 +322,28 @@ class _Parser:
         return j
 
 
+def _word_chunks(sentence: str, limit: int) -> list[str]:
+    """A run-on sentence longer than ``limit`` cut between words (nothing is dropped)."""
+    if len(sentence) <= limit:
+        return [sentence]
+    chunks, current = [], ""
+    for word in sentence.split(" "):
+        while len(word) > limit:  # a "word" longer than a passage (a URL, say)
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(word[:limit])
+            word = word[limit:]
+        if current and len(current) + 1 + len(word) > limit:
+            chunks.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def _split_long(text: str, limit: int) -> list[str]:
     """Cut text longer than ``limit`` at line, then sentence, boundaries into balanced pieces."""
     if len(text) <= limit:
@@ -329,7 +351,9 @@ def _split_long(text: str, limit: int) -> list[str]:
     pieces: list[tuple[str, str]] = []  # (separator before it, piece)
     for line in text.split("\n"):
         parts = sentences(line) if len(line) > limit else [line]
-        pieces.extend(((" " if k else "\n"), part[:limit]) for k, part in enumerate(parts))
+        for k, part in enumerate(parts):
+            for j, chunk in enumerate(_word_chunks(part, limit)):
+                pieces.append((" " if k or j else "\n", chunk))
     target = len(text) / -(-len(text) // limit)  # equal sizes rather than a tiny last piece
     chunks, current = [], ""
     for sep, piece in pieces:
@@ -360,6 +384,22 @@ def _pack(units: list[_Unit], limit: int) -> list[list[_Unit]]:
     return groups
 
 
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+
+
+def _atx_headings(lines: list[str]) -> list[str]:
+    """Markdown "Title" + "=====" (or "-----") underline headings, rewritten as "# Title"."""
+    out = list(lines)
+    for i in range(1, len(out)):
+        mark = _SETEXT.match(out[i])
+        above = out[i - 1].strip()
+        if mark and above and not _BULLET.match(out[i - 1]) and not _MD_HEADING.match(out[i - 1]) \
+                and len(mark.group(1)) >= 2:
+            out[i - 1] = ("# " if mark.group(1)[0] == "=" else "## ") + above
+            out[i] = ""
+    return out
+
+
 def _title_for(sections: list[_Section], path: Path) -> str:
     for section in sections:
         if section.heading:
@@ -370,20 +410,21 @@ def _title_for(sections: list[_Section], path: Path) -> str:
 def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
                    pack_sections: bool = True) -> list[Passage]:
     """Passages of one article. ``source`` is the file name shown to users."""
-    lines = strip_furniture(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    sections = _Parser(lines, source.lower().endswith((".md", ".markdown"))).parse()
+    markdown = source.lower().endswith((".md", ".markdown"))
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if markdown:
+        lines = _atx_headings(lines)
+    sections = _Parser(strip_furniture(lines), markdown).parse()
     title = _title_for(sections, Path(source))
     passages: list[Passage] = []
 
-    headed: set[int] = set()
-
-    def emit(kind: str, body: str, section: _Section, line: int, question: str | None = None) -> None:
-        # The heading line itself goes above the first passage under it (for display and matching).
-        if section.raw and section.heading != title and id(section) not in headed \
-                and len(section.raw) + 1 + len(body) <= max_chars:
+    def emit(kind: str, body: str, section: _Section, line: int, question: str | None = None,
+             headed: bool = False) -> None:
+        # The heading line goes above the passage that starts right under it (for display and
+        # matching); the article title is shown separately.
+        if headed and section.raw and section.heading != title and len(section.raw) + 1 + len(body) <= max_chars:
             body = f"{section.raw}\n{body}"
             line = section.line
-        headed.add(id(section))
         # The headings above the passage (not the article title: every passage shares it).
         headings = section.path if section.heading not in (None, title) else []
         context = " > ".join(dict.fromkeys([*headings, *([question] if question else [])]))
@@ -394,22 +435,29 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
             ))
 
     def emit_section(section: _Section) -> None:
+        # FAQ entries and Q:/A: blocks stand alone; the other units between them are packed.
+        runs: list[list[_Unit]] = []
         for unit in section.units:
-            if unit.kind in ("faq", "qa"):
-                emit(unit.kind, unit.text, section, unit.line, unit.question)
-        loose = [u for u in section.units if u.kind not in ("faq", "qa")]
-        if not loose:
-            return
-        groups = _pack(loose, max_chars - len(section.raw) - 1) if pack_sections else [[u] for u in loose]
-        for group in groups:
-            body = "\n\n".join(u.text for u in group)
-            kinds = {u.kind for u in group}
-            kind = "table" if "table" in kinds else "list" if "list" in kinds else "section"
-            # A lone short sentence ("Here are the main differences...") says nothing by itself.
-            if kinds == {"paragraph"} and len(body) < 120 and len(sentences(body)) <= 1 \
-                    and not section.question:
+            if unit.kind in ("faq", "qa") or not runs or runs[-1][0].kind in ("faq", "qa"):
+                runs.append([unit])
+            else:
+                runs[-1].append(unit)
+        for run in runs:
+            if run[0].kind in ("faq", "qa"):
+                emit(run[0].kind, run[0].text, section, run[0].line, run[0].question)
                 continue
-            emit("faq" if section.question else kind, body, section, group[0].line, section.question)
+            first = run[0] is section.units[0]
+            room = max_chars - (len(section.raw) + 1 if first else 0)
+            for group in _pack(run, room) if pack_sections else [[u] for u in run]:
+                body = "\n\n".join(u.text for u in group)
+                kinds = {u.kind for u in group}
+                kind = "table" if "table" in kinds else "list" if "list" in kinds else "section"
+                # A lone short sentence ("Here are the main differences...") says nothing by itself.
+                if kinds == {"paragraph"} and len(body) < 120 and len(sentences(body)) <= 1 \
+                        and not section.question:
+                    continue
+                emit("faq" if section.question else kind, body, section, group[0].line, section.question,
+                     headed=group[0] is section.units[0])
 
     i = 0
     while i < len(sections):
@@ -426,7 +474,7 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
             parts += [f"{c.raw}\n" + "\n\n".join(u.text for u in c.units) for c in children]
             whole = "\n\n".join(parts)
             if len(whole) <= max_chars:
-                emit("list", whole, section, section.units[0].line)
+                emit("list", whole, section, section.units[0].line, headed=True)
                 i += 1 + len(children)
                 continue
         emit_section(section)
@@ -453,7 +501,7 @@ def load_folder(folder: Path, max_chars: int = MAX_PASSAGE_CHARS,
     for path in iter_sources(folder):
         rel = path.relative_to(folder).as_posix()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
         except UnicodeDecodeError:
             warnings.append(f"skipped {rel}: not UTF-8 text")
             continue

@@ -77,7 +77,8 @@ class Vocabulary:
         try:
             parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
         except (configparser.Error, UnicodeDecodeError) as exc:
-            raise VocabularyError(f"cannot read {path}: {exc}") from exc
+            detail = " ".join(str(exc).split())  # configparser messages span lines
+            raise VocabularyError(f"cannot read {path}: {detail}") from exc
         section = lambda name: dict(parser.items(name)) if parser.has_section(name) else {}  # noqa: E731
         return cls(
             roles={k.strip(): _split_aliases(v) for k, v in section("roles").items()},

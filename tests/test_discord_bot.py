@@ -42,6 +42,8 @@ from bot.config import Settings
 from bot.conversation import Conversations
 from bot.discord_app.client import FaqBot, rebuild_engine
 from bot.discord_app.config import DiscordConfig
+from bot.discord_app.formatting import render_answer
+from bot.discord_app.responding import send_reply
 from bot.discord_app.runner import config_from_args, run_discord, serve
 from bot.engine import Answer, Engine
 
@@ -261,6 +263,22 @@ async def test_no_reply_without_a_mention_or_to_bots(faq_engine: Engine) -> None
 
 
 @async_test
+async def test_a_reply_to_an_answer_is_a_follow_up_in_the_same_conversation(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, bot):
+        await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
+        answer = await fake.wait_for_bot_message()
+        follow_up = await fake.inject_message("And who do they report to?", reply_to=int(answer.response["id"]))
+        assert await outcome(bot, follow_up) == "answered"
+        (reply,) = replies_to(fake, follow_up)
+        assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
+        conversations = cast(RecordingConversations, bot.conversations)
+        assert conversations.keys == [(fake.general.id, fake.user.id)] * 2
+
+        other = await fake.inject_message("Unrelated chat", reply_to=int(follow_up["id"]))  # a reply to a user
+        assert await outcome(bot, other) == "ignored"
+
+
+@async_test
 async def test_direct_messages_are_answered_without_a_mention(faq_engine: Engine) -> None:
     async with running(faq_engine) as (fake, _bot):
         dm = await fake.inject_message(COO_QUESTION, dm=True)
@@ -364,18 +382,35 @@ async def test_slow_answers_are_deferred_within_the_three_second_window(faq_engi
         fake.interaction_timeout = 3.0
         bot.defer_after = 0.05
         interaction, callback = await ask(fake, COO_QUESTION, public=True)
-        assert callback.json["type"] == 5 and not callback.json["data"].get("flags", 0) & EPHEMERAL
+        assert callback.json["type"] == 5 and not callback.json.get("data", {}).get("flags", 0) & EPHEMERAL
         followup = await fake.wait_for_followup(interaction)
         assert followup.json["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
         assert custom_ids(followup.json["components"]) == BUTTON_IDS
 
-        # A public "thinking..." that turns into "I don't know" is replaced by a private message.
-        interaction, callback = await ask(fake, UNKNOWN_QUESTION, public=True)
-        assert callback.json["type"] == 5
-        followup = await fake.wait_for_followup(interaction)
-        deleted = fake.find_requests("DELETE", f"{interaction.webhook_path}/messages/@original", ok=True)
-        assert deleted and deleted[0].index < followup.index
-        assert followup.json["flags"] == EPHEMERAL
+
+
+def test_a_public_thinking_message_that_becomes_i_dont_know_is_replaced_privately() -> None:
+    """Offline: the fake cannot run this path (after DELETE @original it still routes the next
+    followup to the deleted message), so the calls are checked on a stub interaction."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    class Stub:
+        async def delete_original_response(self) -> None:
+            calls.append(("delete", {}))
+
+        class followup:  # mimics discord.Interaction.followup
+            @staticmethod
+            async def send(**kwargs: Any) -> None:
+                calls.append(("followup", kwargs))
+
+    unknown = render_answer(Answer("x", "unknown", "Sorry", reason="low_confidence"), topics="", public=True)
+    asyncio.run(send_reply(cast(Any, Stub()), unknown, deferred=True, deferred_ephemeral=False))
+    assert [name for name, _ in calls] == ["delete", "followup"] and calls[1][1]["ephemeral"] is True
+
+    calls.clear()
+    answer = render_answer(Answer("x", "answer", "A", text="A", score=0.9), topics="", public=True)
+    asyncio.run(send_reply(cast(Any, Stub()), answer, deferred=True, deferred_ephemeral=False))
+    assert [name for name, _ in calls] == ["followup"] and calls[0][1]["ephemeral"] is False
 
 
 # -- buttons ----------------------------------------------------------------------------------------
@@ -657,6 +692,17 @@ async def test_missing_message_content_intent_ends_with_one_clear_line(faq_engin
         assert line.startswith("faqbot: error: Discord refused the Message Content intent (close code 4014)")
         assert line.count("\n") == 1
         assert len(fake.received_ops(2)) == 1
+
+
+@async_test
+async def test_failed_command_sync_ends_with_one_clear_line(faq_engine: Engine) -> None:
+    async with FakeDiscord() as fake:
+        err = io.StringIO()
+        config = make_config(sync=True, guild_id=fake.guild.id + 1)  # a guild the bot is not in
+        status = await serve(config, faq_engine, bot_factory=FaqTestBot, err=err, handle_signals=False)
+        assert status == 1
+        assert err.getvalue() == (f"faqbot: error: could not publish the slash commands to guild "
+                                  f"{fake.guild.id + 1}: 403 Forbidden (error code: 50001): Missing Access\n")
 
 
 @async_test

@@ -104,7 +104,7 @@ class FaqCog(commands.Cog):
             return "ignored"
         if message.type not in ANSWERABLE_TYPES:
             return "ignored"
-        if mentions_user(message.content, me.id) or isinstance(message.channel, discord.DMChannel):
+        if self._addressed(message, me.id):
             return await self._answer_addressed(message, strip_mention(message.content, me.id))
         channel = message.channel
         if channel.id in self.bot.config.auto_channels or (
@@ -112,8 +112,17 @@ class FaqCog(commands.Cog):
             return await self._auto_answer(message)
         return "ignored"
 
+    @staticmethod
+    def _addressed(message: discord.Message, my_id: int) -> bool:
+        """Put to the bot: it is mentioned in the text, it is a DM, or it is a reply to one of the
+        bot's messages (how people ask a follow-up to an answer)."""
+        if mentions_user(message.content, my_id) or isinstance(message.channel, discord.DMChannel):
+            return True
+        replied = message.reference.resolved if message.reference else None
+        return isinstance(replied, discord.Message) and replied.author.id == my_id
+
     async def _answer_addressed(self, message: discord.Message, question: str) -> Outcome:
-        """A question put to the bot (mention or DM): always answered, "I don't know" included."""
+        """A question put to the bot (mention, DM or reply): always answered, "I don't know" included."""
         verdict = self.bot.cooldowns.hit(message.author.id)
         if not verdict.allowed:
             if verdict.first_refusal:  # say it once, not on every message

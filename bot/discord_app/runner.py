@@ -18,8 +18,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any, TextIO
+from collections.abc import Callable, Mapping
+from typing import TextIO
 
 import aiohttp
 import discord
@@ -60,7 +60,8 @@ def run_discord(args: argparse.Namespace, open_engine: Callable[[argparse.Namesp
     return asyncio.run(serve(config, engine))
 
 
-def config_from_args(args: argparse.Namespace, env: Any) -> DiscordConfig:
+def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> DiscordConfig:
+    """The config from ``faqbot discord`` options and the environment (or a test's dict)."""
     return DiscordConfig.from_sources(
         env,
         sync=bool(getattr(args, "sync", False)),
@@ -162,7 +163,7 @@ async def serve(config: DiscordConfig, engine: Engine, *, bot_factory: BotFactor
         if message is None:
             raise
         log.debug("Start-up failed", exc_info=exc)
-        return fail(message, getattr(exc, "status", EXIT_ERROR), err)
+        return fail(message, exc.status if isinstance(exc, DiscordSetupError) else EXIT_ERROR, err)
     finally:
         remove_handlers()
     log.info("Shut down cleanly")
