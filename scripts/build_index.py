@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli import main  # noqa: E402
+from bot.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["index", *sys.argv[1:]]))

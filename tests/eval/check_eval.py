@@ -88,7 +88,7 @@ def check_gold(where, gold, seeds, need_gold):
     if len(set(gold)) != len(gold):
         problem(f"{where}: duplicate gold snippets")
     for g in gold:
-        hits = [(name, i) for name, lines in seeds.items() for i, l in enumerate(lines) if g in l]
+        hits = [(name, i) for name, lines in seeds.items() for i, line in enumerate(lines) if g in line]
         if not hits:
             problem(f"{where}: gold not found verbatim in any seed line: {g!r}")
             continue
