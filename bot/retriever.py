@@ -78,13 +78,6 @@ def is_preamble(text: str) -> bool:
     return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)
 
 
-def _columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indptr, indices, data) of the column-major copy: fast per-term look-ups at query time."""
-    csc = matrix.tocsc()
-    csc.sort_indices()
-    return csc.indptr, csc.indices, csc.data
-
-
 class TfidfRetriever:
     """Index passages once, then ``retrieve(question)`` returns the best ``Hit``s."""
 
@@ -139,18 +132,19 @@ class TfidfRetriever:
 
     def _prepare(self) -> None:
         """Derived, query-time structures (rebuilt on load rather than stored)."""
-        self._body_cols = _columns(self.body_)
-        self._context_cols = _columns(self.context_)
-        self._sentence_cols = _columns(self.sentences_)
         self._idf = self.vectorizer_.idf_.astype(np.float32)
         self._max_idf = float(self._idf.max())
+        vocabulary = self.vectorizer_.vocabulary_
+        self._is_role_term = np.zeros(len(vocabulary), dtype=bool)
+        for term, j in vocabulary.items():
+            self._is_role_term[j] = any(part.startswith(ROLE_PREFIX) for part in term.split())
+        # Which passages contain which terms (in text or headings), for coverage.
+        self._presence = ((self.body_ + self.context_) > 0).astype(np.float32).tocsr()
         self._role_column = {r: i for i, r in enumerate(self.roles_)}
         named = (self.role_heading_ + self.role_title_).sum(axis=0) > 0
         self._covered_roles = {r for r, yes in zip(self.roles_, named, strict=True) if yes}
-        vocabulary = self.vectorizer_.vocabulary_
-        self._role_term_cols = np.array(
-            [j for t, j in vocabulary.items() if any(part.startswith(ROLE_PREFIX) for part in t.split())],
-            dtype=np.int64)
+        self._most_mentions = self.role_mentions_.max(axis=1, keepdims=True) if self.roles_ else None
+        self._focus = [self._passage_focus(i) for i in range(len(self.passages_))]
 
     # -- saving and loading (plain JSON + arrays; never pickle) ----------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
@@ -232,15 +226,10 @@ class TfidfRetriever:
         weights = tf * self._idf[cols]
         return cols, weights / np.linalg.norm(weights)
 
-    @staticmethod
-    def _dot(columns: tuple[np.ndarray, np.ndarray, np.ndarray], cols: np.ndarray, weights: np.ndarray,
-             size: int) -> np.ndarray:
-        indptr, indices, data = columns
-        out = np.zeros(size, dtype=np.float32)
-        for j, w in zip(cols.tolist(), weights.tolist(), strict=True):
-            start, end = indptr[j], indptr[j + 1]
-            out[indices[start:end]] += data[start:end] * w
-        return out
+    def _dense(self, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        vector = np.zeros(len(self._idf), dtype=np.float32)
+        vector[cols] = weights
+        return vector
 
     def role_support(self, roles: list[str]) -> np.ndarray:
         """Per passage, how much it is about the asked roles (0..1)."""
@@ -253,8 +242,7 @@ class TfidfRetriever:
         # Named in a heading, or in two sentences and about as often as any other role: about it;
         # mentioned: 0.6 (an Operations Director section that mentions the COO twice is still
         # about the director); only in the article's title: the topic is probably near it.
-        most = self.role_mentions_.max(axis=1, keepdims=True)
-        about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= most))
+        about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= self._most_mentions))
         support = np.where(about, 1.0, np.where(mentions >= 1, 0.6, np.where(title > 0, 0.25, 0.0)))
         return support.mean(axis=1).astype(np.float32)
 
@@ -266,12 +254,13 @@ class TfidfRetriever:
         if not len(cols):
             zeros = np.zeros(n, dtype=np.float32)
             return zeros, zeros, support
-        body = self._dot(self._body_cols, cols, weights, n)
-        context = self._dot(self._context_cols, cols, weights, n)
+        vector = self._dense(cols, weights)
+        body = self.body_ @ vector
+        context = self.context_ @ vector
         # Sentences are matched on what is said; who it is about is the role support's job
         # (a bullet under "Responsibilities of a COO" rarely repeats "COO").
-        content = ~np.isin(cols, self._role_term_cols)
-        per_sentence = self._dot(self._sentence_cols, cols[content], weights[content], self.sentences_.shape[0])
+        vector[self._is_role_term] = 0.0
+        per_sentence = self.sentences_ @ vector
         best_sentence = np.zeros(n, dtype=np.float32)
         np.maximum.at(best_sentence, self.sentence_owner_, per_sentence)
         coverage = self._coverage(query)
@@ -301,18 +290,12 @@ class TfidfRetriever:
         vocabulary = self.vectorizer_.vocabulary_
         words_ = [t for t in dict.fromkeys(query.terms)
                   if " " not in t and (with_roles or not t.startswith(ROLE_PREFIX))]
-        known = [vocabulary[t] for t in words_ if t in vocabulary]
+        known = np.array([vocabulary[t] for t in words_ if t in vocabulary], dtype=np.int64)
         missing = len(words_) - len(known) + len(query.unknown_words)
         total = float(self._idf[known].sum()) + missing * self._max_idf
         if total <= 0:
             return np.ones(n, dtype=np.float32) if not with_roles else np.zeros(n, dtype=np.float32)
-        coverage = np.zeros(n, dtype=np.float32)
-        for j in known:
-            present = np.zeros(n, dtype=bool)
-            for indptr, indices, _ in (self._body_cols, self._context_cols):
-                present[indices[indptr[j]:indptr[j + 1]]] = True
-            coverage[present] += self._idf[j]
-        return coverage / total
+        return (self._presence @ self._dense(known, self._idf[known])) / total
 
     def covers_roles(self, roles: list[str]) -> bool:
         """True when the articles are about at least one of ``roles`` (named in a title or heading),
@@ -329,12 +312,15 @@ class TfidfRetriever:
         content = self._coverage(query, with_roles=False)
         return [
             Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]), float(content[i]),
-                self.focus(int(i)))
+                self._focus[i])
             for i in order
         ]
 
     def focus(self, i: int) -> tuple[str, ...]:
         """The roles passage ``i`` is about: named in its heading, else in the most sentences."""
+        return self._focus[i]
+
+    def _passage_focus(self, i: int) -> tuple[str, ...]:
         covered = [j for j, r in enumerate(self.roles_) if r in self._covered_roles]
         heading = [self.roles_[j] for j in covered if self.role_heading_[i, j] > 0]
         if heading:
