@@ -9,6 +9,7 @@ lists, and plain paragraphs. Page furniture (navigation, search boxes, dates, ta
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".markdown")
 MAX_PASSAGE_CHARS = 1200
+MAX_FILE_BYTES = 5_000_000  # a bigger "article" is almost certainly not one (a dump, a log)
 
 _BULLET = re.compile(r"^\s*(?:[•·▪◦●*\-–+]|\(?\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"^\s*\(?(\d{1,2})[.)]\s+")
@@ -42,6 +44,10 @@ _NAVIGATION = {
     "advertisement", "read more", "related posts", "related articles", "subscribe", "menu", "home",
     "skip to content", "table of contents", "search", "log in", "sign up", "print",
 }
+
+
+class SourceError(Exception):
+    """A knowledge file that cannot be used, and why."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +309,8 @@ class _Parser:
                 break
             rows.append(text)
             j += 1
+        if not rows:  # only a markdown rule line: nothing to show
+            return max(j, i + 1)
         unit = _Unit("table", rows, i + 1)
         units = self.sections[-1].units
         if units and units[-1].kind == "paragraph" and units[-1].text.rstrip().endswith(":"):
@@ -420,6 +428,8 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
 
     def emit(kind: str, body: str, section: _Section, line: int, question: str | None = None,
              headed: bool = False) -> None:
+        if not body.strip():
+            return
         # The heading line goes above the passage that starts right under it (for display and
         # matching); the article title is shown separately.
         if headed and section.raw and section.heading != title and len(section.raw) + 1 + len(body) <= max_chars:
@@ -484,32 +494,53 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
 
 
 def iter_sources(folder: Path) -> Iterator[Path]:
-    """Knowledge files in a folder (recursively), in a stable order; hidden paths are skipped."""
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.suffix.lower() in SUFFIXES and path.is_file():
-            yield path
+    """Candidate knowledge files (by name) in a folder, recursively, in a stable order.
+
+    Hidden paths are skipped, and symlinked folders are not followed (no loops). Whether a
+    candidate can actually be read is ``read_source``'s business.
+    """
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False, onerror=lambda _exc: None):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(root) / f for f in files if not f.startswith(".") and f.lower().endswith(SUFFIXES)]
+    return iter(sorted(found))
 
 
-def load_folder(folder: Path, max_chars: int = MAX_PASSAGE_CHARS,
-                pack_sections: bool = True) -> tuple[list[Passage], list[str]]:
-    """Passages of every readable article in ``folder`` and a warning per skipped file."""
+def read_source(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The text of one knowledge file; ``SourceError`` says in a few words why it can't be used."""
+    try:
+        if not path.is_file():
+            raise SourceError("not a regular file (a broken link or a link loop?)")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(f"larger than {max_bytes / 1e6:g} MB ({size / 1e6:.1f} MB)")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError("it disappeared while being read") from None
+    except OSError as exc:
+        raise SourceError(exc.strerror or str(exc)) from None
+    if b"\0" in data[:8192]:
+        raise SourceError("binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")  # tolerate a byte-order mark
+    except UnicodeDecodeError:
+        raise SourceError("not UTF-8 text") from None
+    if not text.strip():
+        raise SourceError("empty file")
+    return text
+
+
+def load_folder(folder: Path, max_chars: int = MAX_PASSAGE_CHARS, pack_sections: bool = True,
+                max_bytes: int = MAX_FILE_BYTES) -> tuple[list[Passage], list[str]]:
+    """Passages of every readable article in ``folder`` and one warning per skipped file."""
     passages: list[Passage] = []
     warnings: list[str] = []
     for path in iter_sources(folder):
         rel = path.relative_to(folder).as_posix()
         try:
-            text = path.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
-        except UnicodeDecodeError:
-            warnings.append(f"skipped {rel}: not UTF-8 text")
-            continue
-        except OSError as exc:
-            warnings.append(f"skipped {rel}: {exc.strerror or exc}")
-            continue
-        if not text.strip():
-            warnings.append(f"skipped {rel}: empty file")
+            text = read_source(path, max_bytes)
+        except SourceError as exc:
+            warnings.append(f"skipped {rel}: {exc}")
             continue
         passages.extend(parse_document(text, rel, max_chars, pack_sections))
     return passages, warnings
