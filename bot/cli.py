@@ -112,13 +112,14 @@ def _settings(args: argparse.Namespace, knowledge: Path):
     return settings.with_overrides(top_k=getattr(args, "top_k", None))
 
 
-def open_engine(args: argparse.Namespace):
-    """The engine for the command's knowledge folder (rebuilding a stale index on the way)."""
+def open_engine(args: argparse.Namespace, rebuild: bool = False):
+    """The engine for the command's knowledge folder and config (re-read on every call), with the
+    index rebuilt when stale, missing, or ``rebuild`` is asked for."""
     from bot.engine import Engine
 
     knowledge = args.knowledge or default_knowledge()
     settings = _settings(args, knowledge)
-    return Engine.open(knowledge, args.index, settings, threshold=getattr(args, "threshold", None))
+    return Engine.open(knowledge, args.index, settings, rebuild=rebuild, threshold=getattr(args, "threshold", None))
 
 
 # -- commands -------------------------------------------------------------------------------

@@ -72,19 +72,29 @@ class Conversations:
             while len(self._items) > self.max_sessions:
                 self._items.popitem(last=False)
 
-    def ask(self, engine: Engine, key: Hashable, question: str) -> Answer:
-        """Answer ``question`` as the next turn of conversation ``key``."""
+    def ask(self, engine: Engine, key: Hashable, question: str, remember: bool = True) -> Answer:
+        """Answer ``question`` as the next turn of conversation ``key``.
+
+        With ``remember=False`` the conversation is left as it was (an answer that may not be
+        shown, e.g. an auto-answer below its threshold); ``remember`` it once it is shown.
+        """
         conv = self.get(key)
         picked = self._picked_choice(conv, question)
         if picked is not None:
             answer = engine.choice_answer(question, picked)
         else:
             answer = engine.ask(question, conv.topic)
+        if remember:
+            self.remember(key, answer)
+        return answer
+
+    def remember(self, key: Hashable, answer: Answer) -> None:
+        """Make ``answer`` part of conversation ``key``: its topic carries over to the next turn."""
+        conv = self.get(key)
         if answer.topic is not None:  # small talk and "I don't know" keep the topic
             conv.topic = answer.topic
         conv.choices = answer.choices
         self._save(key, conv)
-        return answer
 
     @staticmethod
     def _picked_choice(conv: Conversation, question: str) -> Alternative | None:
