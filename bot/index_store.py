@@ -59,6 +59,10 @@ class IndexLoadError(RuntimeError):
     """The saved index is missing, unreadable, inconsistent or from another format."""
 
 
+class IndexMissing(IndexLoadError):
+    """There is no saved index (yet)."""
+
+
 def library_versions() -> dict[str, str]:
     return {"faqbot": __version__, "scikit-learn": sklearn.__version__, "nltk": nltk.__version__,
             "numpy": np.__version__, "scipy": scipy.__version__, "format": str(FORMAT_VERSION)}
@@ -119,15 +123,21 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _lock(directory: Path) -> Iterator[None]:
-    """Exclusive lock on the index folder, so concurrent rebuilds take turns."""
+def _lock(directory: Path, shared: bool = False) -> Iterator[None]:
+    """Lock the index folder: writers exclusively (rebuilds take turns), readers shared (a reader
+    never sees a manifest whose arrays file a concurrent rebuild has just removed)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: os.replace still keeps each write whole
         yield
         return
-    with open(directory / ".lock", "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    try:
+        fh = open(directory / ".lock", "a+b")  # noqa: SIM115 - closed below
+    except OSError:  # a read-only index folder: nobody can be writing to it through us
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -148,7 +158,7 @@ class IndexStore:
         try:
             manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise IndexLoadError("no index yet") from exc
+            raise IndexMissing("no index yet") from exc
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise IndexLoadError(f"unreadable manifest ({exc})") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
@@ -157,6 +167,12 @@ class IndexStore:
         return manifest
 
     def read(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        if not self.manifest_path.exists():
+            raise IndexMissing("no index yet")
+        with _lock(self.directory, shared=True):
+            return self._read()
+
+    def _read(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         manifest = self.read_manifest()
         name = manifest.get("arrays")
         if not isinstance(name, str) or "/" in name or not name.endswith(".npz"):
@@ -269,12 +285,13 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
     check_knowledge(knowledge)
     index_dir = index_dir or default_index_dir(knowledge)
     store = IndexStore(index_dir)
-    reason = "rebuild requested" if rebuild else None
+    reason, level = ("rebuild requested", logging.INFO) if rebuild else (None, logging.INFO)
     if reason is None:
         try:
             manifest, arrays = store.read()
             if manifest.get("versions") != library_versions():
-                reason = "library versions changed"
+                reason, level = f"it was built with other library versions ({manifest.get('versions')})", \
+                    logging.WARNING
             elif manifest.get("fingerprint") != fingerprint(knowledge, settings):
                 reason = "knowledge changed"
             else:
@@ -282,11 +299,13 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
                 retriever.load_state(manifest["retriever"], arrays)
                 return LoadedIndex(retriever, dict(manifest["calibration"]),
                                    float(manifest.get("built_at", 0.0)), rebuilt=False)
-        except IndexLoadError as exc:
+        except IndexMissing as exc:
             reason = str(exc)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            reason = f"index is inconsistent ({type(exc).__name__}: {exc})"
-    log.info("Rebuilding index in %s: %s", index_dir, reason)
+        except IndexLoadError as exc:
+            reason, level = f"the saved index is damaged: {exc}", logging.WARNING
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            reason, level = f"the saved index is damaged ({type(exc).__name__}: {exc})", logging.WARNING
+    log.log(level, "Rebuilding index in %s: %s", index_dir, reason)
     retriever, report = build_index(knowledge, index_dir, settings, must_save=False)
     calibration = {k: getattr(settings, k) for k in ("threshold", "confidence_weights", "confidence_bias")}
     return LoadedIndex(retriever, calibration, time.time(), rebuilt=True, report=report)
