@@ -102,7 +102,7 @@ def test_folder_with_only_bad_files_is_a_clear_error(tmp_path):
     knowledge = tmp_path / "k"
     knowledge.mkdir()
     (knowledge / "x.txt").write_bytes(b"\x00")
-    with pytest.raises(KnowledgeError, match="no readable .txt or .md articles"):
+    with pytest.raises(KnowledgeError, match=r"no readable \.txt or \.md articles"):
         build_index(knowledge, None, Settings())
 
 
