@@ -55,7 +55,8 @@ class Settings:
     # -- conversation --------------------------------------------------------------------
     session_ttl_seconds: float = 600.0  # a conversation is forgotten after this quiet period
     max_sessions: int = 10_000  # oldest conversations are dropped beyond this
-    clarify_margin: float = 0.08  # top answers closer than this about different roles: ask
+    clarify_margin: float = 0.35  # answers scoring within this fraction of the best but about
+    # other roles, for a question naming no role ("salary?"): ask which one was meant
 
     # -- discord -------------------------------------------------------------------------
     auto_answer_threshold: float = 0.75  # confidence needed to answer unprompted in a channel

@@ -325,7 +325,7 @@ class Engine:
             return ()
         picked = [(best, conf)]
         for hit, c in scored[1:]:
-            if c < self.threshold or conf - c > self.settings.clarify_margin:
+            if c < self.threshold or c < conf * (1.0 - self.settings.clarify_margin):
                 break
             if hit.focus and all(set(hit.focus) != set(h.focus) for h, _ in picked):
                 picked.append((hit, c))

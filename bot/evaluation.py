@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from bot.engine import Answer, Engine
+
 MAX_ANSWER_CHARS = 1200
 
 
@@ -120,6 +122,17 @@ def best_threshold(scores: Sequence[float], right_if_answered: Sequence[bool],
         if right > best[1] + 1e-12:
             best = (t, right)
     return best
+
+
+def engine_outcome(engine: Engine, row: dict, answer: Answer) -> Outcome:
+    """Score faqbot's ``answer`` to ``row``; the ranking behind it is recomputed for hit@3 and MRR."""
+    ranked: tuple[str, ...] = ()
+    if answer.kind != "smalltalk":
+        query = engine.retriever.analyzer.query(answer.resolved or row["question"])
+        ranked = tuple(h.passage.text for h in engine.retriever.retrieve(query, k=10))
+    if answer.kind == "answer" and answer.text and ranked and ranked[0] != answer.text:
+        ranked = (answer.text, *[t for t in ranked if t != answer.text])  # a picked choice, two passages
+    return Outcome(row["kind"], ranked, tuple(row["gold"]), answer.score, answer.kind == "answer")
 
 
 def percentile_ms(seconds: Iterable[float], q: float) -> float:

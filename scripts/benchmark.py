@@ -32,10 +32,11 @@ sys.path.insert(0, str(ROOT))
 from bot import smalltalk  # noqa: E402
 from bot.config import CONFIG_FILE, Settings, load_settings  # noqa: E402
 from bot.conversation import Conversations  # noqa: E402
-from bot.engine import Answer, Engine, confidence_features  # noqa: E402
+from bot.engine import Engine, confidence_features  # noqa: E402
 from bot.evaluation import (  # noqa: E402
     Outcome,
     best_threshold,
+    engine_outcome,
     load_questions,
     percentile_ms,
     summarize,
@@ -131,23 +132,13 @@ def _hit(text: str, gold: Sequence[str]) -> bool:
 
 
 # -- faqbot ----------------------------------------------------------------------------------
-def faqbot_outcome(engine: Engine, row: dict, answer: Answer) -> Outcome:
-    """Score an answer; the ranking behind it is recomputed for hit@3 and MRR."""
-    query = engine.retriever.analyzer.query(answer.resolved or row["question"])
-    ranked = tuple(h.passage.text for h in engine.retriever.retrieve(query, k=10)) \
-        if answer.kind != "smalltalk" else ()
-    if answer.kind == "answer" and answer.text and ranked and ranked[0] != answer.text:
-        ranked = (answer.text, *[t for t in ranked if t != answer.text])
-    return Outcome(row["kind"], ranked, tuple(row["gold"]), answer.score, answer.kind == "answer")
-
-
 def run_faqbot(engine: Engine, rows: Sequence[dict], build_seconds: float) -> SystemRun:
     outcomes, latencies = [], []
     for row in rows:
         started = time.perf_counter()
         answer = engine.ask(row["question"])
         latencies.append(time.perf_counter() - started)
-        outcomes.append(faqbot_outcome(engine, row, answer))
+        outcomes.append(engine_outcome(engine, row, answer))
     return SystemRun("faqbot", outcomes, build_seconds, latencies, f"threshold {engine.threshold:.2f}")
 
 
@@ -202,8 +193,8 @@ def run_dialogues(engine: Engine, dialogues: Sequence[dict]) -> tuple[SystemRun,
             started = time.perf_counter()
             answer = conversations.ask(engine, key, turn["question"])
             latencies.append(time.perf_counter() - started)
-            with_context.append(faqbot_outcome(engine, row, answer))
-            alone.append(faqbot_outcome(engine, row, engine.ask(turn["question"])))
+            with_context.append(engine_outcome(engine, row, answer))
+            alone.append(engine_outcome(engine, row, engine.ask(turn["question"])))
     return (SystemRun("faqbot (conversation)", with_context, 0.0, latencies),
             SystemRun("faqbot (each turn alone)", alone, 0.0, []))
 

@@ -1,0 +1,202 @@
+"""Conversations: state per key with expiry and a size bound, follow-ups, clarification, reset."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from conftest import run_faqbot
+
+from bot.chat import run_chat
+from bot.cli import main
+from bot.config import Settings
+from bot.conversation import Conversations
+
+VP_SALARY = "VP Operations $150,000 – $250,000"
+COO_SALARY = "COO $200,000 – $400,000+"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- the state machine ----------------------------------------------------------------------------
+def test_each_key_has_its_own_conversation(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, ("chan", "alice"), "vp ops salary?")
+    conversations.ask(engine, ("chan", "bob"), "what does a head of operations do")
+    alice = conversations.ask(engine, ("chan", "alice"), "what about the coo?")
+    bob = conversations.ask(engine, ("chan", "bob"), "and do they manage inventory?")
+    assert COO_SALARY in alice.text
+    assert "inventory management" in bob.text
+    assert alice.about == ("COO",) and "Head of Operations" in bob.about
+
+
+def test_conversation_expires_after_the_quiet_period(engine):
+    clock = Clock()
+    conversations = Conversations(Settings(session_ttl_seconds=600), clock=clock)
+    conversations.ask(engine, "k", "vp ops salary?")
+    clock.now += 599
+    assert conversations.get("k").topic is not None
+    clock.now += 601
+    assert conversations.get("k").topic is None
+    answer = conversations.ask(engine, "k", "what about the coo?")
+    assert not answer.used_context
+
+
+def test_conversations_are_bounded_oldest_dropped_first(engine):
+    clock = Clock()
+    conversations = Conversations(Settings(max_sessions=3), clock=clock)
+    for key in "abcd":
+        clock.now += 1
+        conversations.ask(engine, key, "vp ops salary?")
+    assert len(conversations) == 3
+    assert conversations.get("a").topic is None  # "a" was dropped...
+    assert conversations.get("d").topic is not None  # ...not the newest
+
+
+def test_expired_conversations_do_not_count(engine):
+    clock = Clock()
+    conversations = Conversations(Settings(session_ttl_seconds=10), clock=clock)
+    conversations.ask(engine, "a", "hi")
+    clock.now += 11
+    assert len(conversations) == 0
+
+
+def test_reset_forgets_the_topic(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "vp ops salary?")
+    assert conversations.reset("k") is True
+    assert conversations.reset("k") is False
+    assert not conversations.ask(engine, "k", "what about the coo?").used_context
+
+
+def test_small_talk_and_unknown_keep_the_topic(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "vp ops salary?")
+    assert conversations.ask(engine, "k", "thanks!").kind == "smalltalk"
+    assert conversations.ask(engine, "k", "what is the best pizza topping").kind == "unknown"
+    answer = conversations.ask(engine, "k", "what about the coo?")
+    assert answer.used_context and COO_SALARY in answer.text
+
+
+def test_not_remembering_leaves_the_conversation_as_it_was(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "vp ops salary?")
+    conversations.ask(engine, "k", "what does a head of operations do", remember=False)
+    answer = conversations.ask(engine, "k", "what about the coo?")
+    assert COO_SALARY in answer.text  # still about salary, not about the head of operations
+
+
+# -- follow-ups ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("first", "follow_up", "expected"), [
+    ("what does a coo do", "and how much do they make?", COO_SALARY),
+    ("vp ops salary?", "what about the coo?", COO_SALARY),
+    ("what's a head of operations responsible for", "how is that different from a coo?",
+     "One of the key differences between a Head of Operations and a COO lies in their areas of focus."),
+    ("who does an operations manager report to", "do they need a degree?",
+     "Operations managers typically need at least a bachelor’s degree"),
+    ("is the coo at the top of the operational hierarchy", "could they end up taking over from the ceo?",
+     "often seen as a potential successor"),
+])
+def test_follow_ups_are_understood_in_context(engine, first, follow_up, expected):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", first)
+    answer = conversations.ask(engine, "k", follow_up)
+    assert answer.kind == "answer" and answer.used_context
+    assert expected in answer.text
+    assert expected not in (engine.ask(follow_up).text or ""), "the follow-up alone should not find it"
+
+
+def test_a_self_contained_question_is_not_pulled_back_to_the_old_topic(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "what are a vp of operations' main responsibilities")
+    answer = conversations.ask(engine, "k", "what is the average salary for an operations manager")
+    assert not answer.used_context
+    assert "The average salary for an operations manager is $75,844 per year" in answer.text
+
+
+def test_compound_question_can_answer_with_two_passages(engine):
+    answer = engine.ask("what does an operations director do and what does a head of operations do")
+    assert answer.kind == "answer"
+    assert len(answer.text) <= engine.settings.max_passage_chars
+
+
+# -- clarification ------------------------------------------------------------------------------
+def test_ambiguous_question_offers_choices_and_a_number_picks_one(engine):
+    conversations = Conversations(engine.settings)
+    answer = conversations.ask(engine, "k", "salary?")
+    assert len(answer.choices) >= 2
+    assert "Did you mean" in answer.reply
+    labels = [c.label for c in answer.choices]
+    assert len({c.text for c in answer.choices}) == len(labels)
+    for number, choice in enumerate(answer.choices, start=1):
+        assert f"{number}. {choice.label}" in answer.reply
+    vp = next(i for i, c in enumerate(answer.choices, start=1) if VP_SALARY in c.text)
+    picked = conversations.ask(engine, "k", str(vp))
+    assert picked.kind == "answer" and VP_SALARY in picked.text
+
+
+def test_a_number_without_an_offer_is_just_a_question(engine):
+    conversations = Conversations(engine.settings)
+    assert conversations.ask(engine, "k", "2").kind == "unknown"
+
+
+def test_a_question_naming_its_role_gets_no_choices(engine):
+    assert engine.ask("ops manager salary?").choices == ()
+
+
+# -- front ends ---------------------------------------------------------------------------------
+def test_json_batch_sessions_share_context_in_order(shared_knowledge, monkeypatch):
+    lines = [
+        {"id": 1, "question": "vp ops salary?", "session": "s1"},
+        {"id": 2, "question": "what does a head of operations do", "session": "s2"},
+        {"id": 3, "question": "what about the coo?", "session": "s1"},
+        {"id": 4, "question": "what about the coo?"},  # no session: no context
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
+    out = io.StringIO()
+    assert main(["ask", "--json", "--knowledge", str(shared_knowledge)], out=out) == 0
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in results] == [1, 2, 3, 4]
+    assert VP_SALARY in results[0]["answer"]
+    assert COO_SALARY in results[2]["answer"]
+    assert results[3]["answer"] is None or COO_SALARY not in results[3]["answer"]
+
+
+def test_json_batch_follow_ups_in_a_subprocess(shared_knowledge):
+    batch = "\n".join(json.dumps({"id": i, "question": q, "session": "d"}) for i, q in
+                      enumerate(["what does a coo do", "and how much do they make?"])) + "\n"
+    result = run_faqbot("ask", "--json", "--knowledge", str(shared_knowledge), cwd=shared_knowledge.parent,
+                        input=batch)
+    assert result.returncode == 0, result.stderr
+    second = json.loads(result.stdout.splitlines()[1])
+    assert COO_SALARY in second["answer"]
+
+
+def test_chat_shows_when_it_used_context_and_reset_forgets(engine, monkeypatch):
+    inputs = iter(["vp ops salary?", "what about the coo?", "/reset", "what about the coo?", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(inputs))
+    out = io.StringIO()
+    assert run_chat(engine, io.StringIO(), out, interactive=True) == 0
+    text = out.getvalue()
+    _, rest = text.split("(about: COO)", 1)
+    assert COO_SALARY in rest.split("Okay, starting over.")[0]
+    after_reset = rest.split("Okay, starting over.")[1]
+    assert "(about:" not in after_reset
+
+
+def test_chat_picks_a_choice_by_number(engine):
+    offered = engine.ask("salary?")
+    out = io.StringIO()
+    run_chat(engine, io.StringIO("salary?\n2\n"), out, interactive=False)
+    text = out.getvalue()
+    assert text.startswith(offered.reply)
+    assert offered.choices[1].text in text[len(offered.reply):]
