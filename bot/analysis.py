@@ -172,18 +172,33 @@ class Analyzer:
         # A word a synonym explains is replaced by what it means when the articles don't use it
         # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
         kept = [w for w in own if w not in idioms and (w not in explained or stem(w) in self.indexed_terms)]
-        terms = content_terms(" ".join(kept))
-        terms += [t for t in dict.fromkeys(t for m in meanings for t in content_terms(m)) if t not in terms]
+        # Word pairs only from words that stand together: the question's own, or one synonym's.
+        groups = [content_terms(" ".join(kept)), *(content_terms(m) for m in dict.fromkeys(meanings))]
+        unigrams = list(dict.fromkeys(t for g in groups for t in g))
+        pairs = [t for g in groups for t in with_bigrams(g) if " " in t] if self.bigrams else []
+        terms = unigrams + list(dict.fromkeys(pairs))
         unknown = [
             w for w in own
             if w not in explained and not w.isdigit() and not w.startswith(("$", ROLE_PREFIX))
             and stem(w) not in self.indexed_terms
         ]
         return Query(
-            text=canon, terms=with_bigrams(terms) if self.bigrams else terms, roles=self.roles_in(canon),
+            text=canon, terms=terms, roles=self.roles_in(canon),
             unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
-            subject=list(dict.fromkeys([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings])),
+            subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
         )
+
+    @staticmethod
+    def _subject(phrases: list[str]) -> list[str]:
+        """Distinct words and phrases, one per stem ("hire", "hiring" -> "hire")."""
+        seen: set[str] = set()
+        out = []
+        for phrase in phrases:
+            key = " ".join(content_terms(phrase)) or phrase
+            if key not in seen:
+                seen.add(key)
+                out.append(phrase)
+        return out
 
     def _unknown_titles(self, canonical_text: str) -> list[str]:
         """Job titles named in a question that the knowledge base never uses ("project manager").

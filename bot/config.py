@@ -34,21 +34,22 @@ class Settings:
 
     # -- retrieval -----------------------------------------------------------------------
     bigrams: bool = True  # adjacent word pairs as extra terms
-    weight_body: float = 0.6  # whole passage text
+    weight_body: float = 0.45  # whole passage text
     weight_sentence: float = 0.35  # best single sentence / list item / table row (roles aside)
-    weight_context: float = 0.2  # headings and FAQ question above the passage
+    weight_context: float = 0.35  # headings and FAQ question above the passage (roles aside)
     role_floor: float = 0.2  # multiplier for passages about none of the roles asked about
-    coverage_floor: float = 0.2  # multiplier for passages holding none of the question's terms
+    coverage_floor: float = 0.4  # multiplier for passages holding none of the question's terms
     lead_weight: float = 0.4  # multiplier for lead-ins ("In this article, we will ...")
     focus_bonus: float = 0.2  # bonus when a passage's heading names exactly the roles asked about
 
     # -- answering -----------------------------------------------------------------------
     top_k: int = 3  # alternatives returned with an answer
     threshold: float = 0.5  # answer only when the confidence is at least this
-    # Confidence = logistic(bias + sum(weight * feature)); features: score, coverage,
-    # role match, unknown job title (0/1), unknown words share. Fitted by the benchmark.
-    confidence_weights: tuple[float, ...] = (6.0, 3.0, 1.5, -2.5, -2.0)
-    confidence_bias: float = -3.5
+    # Confidence = logistic(bias + sum(weight * feature)); features (bot.engine.confidence_features):
+    # score, content coverage, role match, off-topic job title, unknown word share, role miss.
+    # Fitted by `scripts/benchmark.py --calibrate`; these defaults are its values on the bundled set.
+    confidence_weights: tuple[float, ...] = (6.0, 2.5, 1.0, -3.5, -2.5, -3.0)
+    confidence_bias: float = -1.5
     suggestions: int = 3  # topics offered with "I don't know"
     max_question_chars: int = 2000  # longer questions are refused with a clear message
 

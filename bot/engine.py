@@ -31,7 +31,8 @@ Kind = Literal["answer", "smalltalk", "unknown"]
 
 # Words that point back to what was said before: a person ("how much do THEY make?") or a
 # thing ("who implements THEM?", "when does THAT happen?").
-_ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her)\b")
+_ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
+                              r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
@@ -106,10 +107,12 @@ def confidence_features(hit: Hit, query: Query, covers_roles: bool = True) -> li
     """Features the calibrated confidence is computed from (see ``Settings.confidence_weights``):
     the passage's score; how much of what was asked (roles aside) it contains; how well it is
     about the roles asked; whether the question is about a job the articles don't cover; the
-    share of the question's words no article uses."""
+    share of the question's words no article uses; whether the passage is about none of the
+    roles asked about (a head of operations' salary is not in an article about COO salaries)."""
     unknown_share = len(query.unknown_words) / max(1, query.content_words)
     off_topic = bool(query.unknown_titles) or (bool(query.roles) and not covers_roles)
-    return [hit.score, hit.content_coverage, hit.role_match, float(off_topic), unknown_share]
+    role_miss = bool(query.roles) and hit.role_match == 0.0
+    return [hit.score, hit.content_coverage, hit.role_match, float(off_topic), unknown_share, float(role_miss)]
 
 
 @dataclass
@@ -214,7 +217,8 @@ class Engine:
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         answer = self.answer_query(question, query)
-        if answer.kind == "unknown" and topic is not None and topic.roles and not query.roles:
+        if answer.kind == "unknown" and topic is not None and topic.roles and not query.roles \
+                and not query.unknown_words and not query.unknown_titles:
             # A short question we can't place may still be about the roles just discussed.
             resolved = " ".join([text, *self.role_display(topic.roles)])
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
@@ -237,9 +241,12 @@ class Engine:
         ellipsis = bool(_ELLIPSIS.search(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
-        add_roles = bool(topic.roles) and (
-            (not has_roles and (person or thing or ellipsis or len(own_subject) <= 2))
-            or (has_roles and (person or thing) and not set(topic.roles) <= set(query.roles))
+        # With a role named, only "that"/"it" point back to the old roles ("how is that different from
+        # a coo?"), or "they" when the role named is one the articles are not about ("could they
+        # take over from the ceo?").
+        add_roles = bool(topic.roles) and not set(topic.roles) <= set(query.roles) and (
+            (not has_roles and (person or thing or ellipsis or (len(own_subject) <= 2 and not query.unknown_words)))
+            or (has_roles and (thing or (person and not self.retriever.covers_roles(query.roles))))
         )
         add_subject = bool(topic.subject) and (
             (not own_subject and (has_roles or ellipsis)) or (thing and not has_roles) or (ellipsis and has_roles

@@ -38,11 +38,11 @@ class Hit:
 class Weights:
     """How much each field counts; defaults come from the benchmark (see ``bot.config``)."""
 
-    body: float = 0.6
+    body: float = 0.45
     sentence: float = 0.35
-    context: float = 0.2
+    context: float = 0.35
     role_floor: float = 0.2  # score multiplier for a passage about none of the asked roles
-    coverage_floor: float = 0.2  # multiplier for a passage holding none of the question's terms
+    coverage_floor: float = 0.4  # multiplier for a passage holding none of the question's terms
     lead: float = 0.4  # multiplier for an article's lead-in ("In this article, we will ...")
     focus: float = 0.2  # bonus for a passage whose heading names exactly the roles asked about
 
@@ -256,10 +256,11 @@ class TfidfRetriever:
             return zeros, zeros, support
         vector = self._dense(cols, weights)
         body = self.body_ @ vector
-        context = self.context_ @ vector
-        # Sentences are matched on what is said; who it is about is the role support's job
-        # (a bullet under "Responsibilities of a COO" rarely repeats "COO").
+        # Headings and sentences are matched on what is said; who it is about is the role
+        # support's job (a bullet under "Responsibilities of a COO" rarely repeats "COO", and a
+        # heading naming one of two roles asked about is no better for it).
         vector[self._is_role_term] = 0.0
+        context = self.context_ @ vector
         per_sentence = self.sentences_ @ vector
         best_sentence = np.zeros(n, dtype=np.float32)
         np.maximum.at(best_sentence, self.sentence_owner_, per_sentence)

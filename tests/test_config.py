@@ -18,7 +18,14 @@ def test_defaults():
     s = Settings()
     assert s.max_passage_chars == 1200
     assert s.top_k >= 1 and 0 < s.threshold < 1 and s.max_question_chars > 0
-    assert len(s.confidence_weights) == 5
+    # one weight per confidence feature
+    from bot.analysis import Query
+    from bot.engine import confidence_features
+    from bot.ingest import Passage
+    from bot.retriever import Hit
+
+    hit = Hit(Passage("t", "s.txt", "T", None, "section", 0, 1), 0.5, 0.5, 1.0)
+    assert len(s.confidence_weights) == len(confidence_features(hit, Query("q", ["q"], [])))
 
 
 def test_settings_are_immutable():

@@ -2,9 +2,9 @@
 
 Every assertion is about what went over the wire (IDENTIFY, REST bodies, interaction callbacks),
 which is what a real Discord would see. The engine is built once per module on a copy of the
-articles; tests that change the knowledge folder get their own copy.
-
-Tests are plain functions running ``asyncio.run`` (see ``async_test``), like test_fake_discord.py.
+articles; tests that change the knowledge folder get their own copy. Helpers (the bot under test,
+``running``, ``ask`` ...) are in ``test_discord_support``; failure handling, hostile input and the
+token are in ``test_discord_reliability``.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import io
 import logging
 import os
-import shutil
 import signal
 import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, cast
@@ -29,59 +25,54 @@ import pytest
 from fake_discord import (
     DEFAULT_TOKEN,
     INTENT_MESSAGE_CONTENT,
-    MANAGE_GUILD,
     PRIVILEGED_INTENTS,
     FakeDiscord,
-    FakeInteraction,
-    RecordedRequest,
     patch_discord,
-    run_client,
+)
+from test_discord_support import (
+    BUTTON_IDS,
+    COO_QUESTION,
+    EPHEMERAL,
+    MESSAGES,
+    UNKNOWN_QUESTION,
+    FaqTestBot,
+    RecordingConversations,
+    SlowEngine,
+    ask,
+    assert_message_ok,
+    async_test,
+    buttons,
+    copy_knowledge,
+    custom_ids,
+    embed_length,
+    eventually,
+    faq,
+    field,
+    make_config,
+    mention,
+    open_engine,
+    outcome,
+    replies_to,
+    reply_to,
+    running,
+    store_bot_message,
 )
 
-from bot.config import Settings
-from bot.conversation import Conversations
-from bot.discord_app.client import FaqBot, rebuild_engine
+from bot import cli
+from bot.discord_app.client import FaqBot, Rebuild, rebuild_engine
 from bot.discord_app.config import DiscordConfig
-from bot.discord_app.formatting import render_answer
-from bot.discord_app.responding import send_reply
 from bot.discord_app.runner import config_from_args, run_discord, serve
-from bot.engine import Answer, Engine
+from bot.engine import Engine
 
 pytestmark = pytest.mark.discord
 
-REPO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
-TEST_TIMEOUT = 30.0
-MESSAGES = "/channels/*/messages"
-EPHEMERAL = 64
-COO_QUESTION = "What does a COO do?"
-UNKNOWN_QUESTION = "How do I reverse a linked list in python?"
-BUTTON_IDS = ["faqbot:answer:more", "faqbot:answer:helpful", "faqbot:answer:unhelpful"]
 NEW_ARTICLE = (
     "# Chief Happiness Officer\n\n## What does a Chief Happiness Officer do?\n\n"
     "A Chief Happiness Officer looks after employee wellbeing, organises team rituals and measures "
     "morale every quarter. The Chief Happiness Officer reports to the head of people.\n"
 )
 NEW_QUESTION = "What does a Chief Happiness Officer do?"
-
-
-def async_test(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    """Run an async test body in a fresh event loop with an overall timeout."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(asyncio.wait_for(fn(*args, **kwargs), TEST_TIMEOUT))
-
-    return wrapper
-
-
-def copy_knowledge(dest: Path) -> Path:
-    shutil.copytree(REPO_KNOWLEDGE, dest, ignore=shutil.ignore_patterns(".index", "__pycache__", "faqbot.toml"))
-    return dest
-
-
-def open_engine(knowledge: Path, **settings: Any) -> Engine:
-    """An engine that never rate-limits unless a test asks for it."""
-    return Engine.open(knowledge, None, Settings(**({"cooldown_burst": 1000} | settings)))
+COO_SALARY = "COO $200,000"
 
 
 @pytest.fixture(scope="module")
@@ -99,100 +90,6 @@ def faq_engine(kb: Path) -> Engine:
 def own_kb(tmp_path: Path) -> Path:
     """A knowledge copy this test may change."""
     return copy_knowledge(tmp_path / "knowledge")
-
-
-# -- the bot under test -----------------------------------------------------------------------------
-class RecordingConversations(Conversations):
-    """Conversations that remember which keys were used."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.keys: list[Hashable] = []
-
-    def ask(self, engine: Engine, key: Hashable, question: str) -> Answer:
-        self.keys.append(key)
-        return super().ask(engine, key, question)
-
-
-class FaqTestBot(FaqBot):
-    """The production bot with test timings, recording what it decided for each message."""
-
-    def __init__(self, engine: Engine, config: DiscordConfig, **kwargs: Any) -> None:
-        super().__init__(engine, config, guild_ready_timeout=0.05, **kwargs)
-        self.conversations = RecordingConversations(engine.settings)
-        self.outcomes: dict[int, str] = {}
-
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        """discord.py waits 5 s between IDENTIFYs (Discord's rate limit); pointless against the fake."""
-
-    async def on_faqbot_message_handled(self, message: Any, outcome: str) -> None:
-        self.outcomes[message.id] = outcome
-
-
-def make_config(**kwargs: Any) -> DiscordConfig:
-    return DiscordConfig(token=DEFAULT_TOKEN, **kwargs)
-
-
-@contextlib.asynccontextmanager
-async def running(engine: Engine, *, fake: FakeDiscord | None = None, config: DiscordConfig | None = None,
-                  **bot_kwargs: Any) -> AsyncIterator[tuple[FakeDiscord, FaqTestBot]]:
-    """Fake server (unless given) + a connected, ready bot; both torn down on exit."""
-    async with contextlib.AsyncExitStack() as stack:
-        if fake is None:
-            fake = await stack.enter_async_context(FakeDiscord())
-        bot = FaqTestBot(engine, config or make_config(), **bot_kwargs)
-        await stack.enter_async_context(run_client(bot, fake.token))
-        yield fake, bot
-
-
-async def eventually(condition: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not met within {timeout}s")
-        await asyncio.sleep(0.01)
-
-
-async def outcome(bot: FaqTestBot, message: dict[str, Any]) -> str:
-    """What the bot decided for an injected message, once it has finished handling it."""
-    message_id = int(message["id"])
-    await eventually(lambda: message_id in bot.outcomes, what=f"handling of message {message_id}")
-    return bot.outcomes[message_id]
-
-
-def is_send(r: RecordedRequest) -> bool:
-    return r.matches("POST", MESSAGES)
-
-
-def replies_to(fake: FakeDiscord, message: dict[str, Any]) -> list[RecordedRequest]:
-    return [r for r in fake.find_requests("POST", MESSAGES, ok=True)
-            if (r.json.get("message_reference") or {}).get("message_id") == int(message["id"])]
-
-
-def custom_ids(components: list[dict[str, Any]]) -> list[str]:
-    return [c["custom_id"] for row in components for c in row["components"]]
-
-
-def field(embed: dict[str, Any], name: str) -> str:
-    return next(f["value"] for f in embed.get("fields", []) if f["name"] == name)
-
-
-def embed_length(embed: dict[str, Any]) -> int:
-    """Discord's 6,000-character rule: title, description, field names/values, footer, author."""
-    return (len(embed.get("title", "")) + len(embed.get("description", ""))
-            + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
-            + len(embed.get("footer", {}).get("text", "")) + len(embed.get("author", {}).get("name", "")))
-
-
-async def ask(fake: FakeDiscord, question: str, **options: Any) -> tuple[FakeInteraction, RecordedRequest]:
-    user = options.pop("user", None)
-    interaction = await fake.inject_slash_command("ask", options={"question": question, **options}, user=user)
-    return interaction, await fake.wait_for_response(interaction)
-
-
-async def faq(fake: FakeDiscord, subcommand: str, user: Any) -> tuple[FakeInteraction, RecordedRequest]:
-    interaction = await fake.inject_slash_command("faq", subcommand=subcommand, user=user)
-    return interaction, await fake.wait_for_response(interaction)
 
 
 # -- connecting -------------------------------------------------------------------------------------
@@ -222,7 +119,8 @@ async def test_sync_publishes_ask_and_faq_to_the_development_guild(faq_engine: E
             assert options["question"]["max_length"] == 2000
             assert options["public"]["type"] == 5 and not options["public"].get("required")
             assert {o["name"] for o in commands["faq"]["options"]} == {"reload", "sources", "stats"}
-            assert int(commands["faq"]["default_member_permissions"]) == MANAGE_GUILD
+            # Everyone may see /faq (sources, stats); /faq reload checks Manage Server itself.
+            assert commands["faq"].get("default_member_permissions") is None
             assert not fake.find_requests("PUT", f"/applications/{fake.application_id}/commands")
 
             _, callback = await ask(fake, COO_QUESTION)  # the guild-scoped command is routed
@@ -321,15 +219,66 @@ async def test_auto_answer_only_in_configured_channels_for_confident_answers_to_
 
 
 @async_test
-async def test_two_users_in_one_channel_have_separate_conversations(faq_engine: Engine) -> None:
-    async with running(faq_engine) as (fake, bot):
-        for user in (fake.user, fake.admin):
-            await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}", author=user)
-        await fake.wait_for_requests(is_send, 2)
-        await ask(fake, COO_QUESTION)
-        conversations = cast(RecordingConversations, bot.conversations)
-        assert conversations.keys == [(fake.general.id, fake.user.id), (fake.general.id, fake.admin.id),
-                                      (fake.general.id, fake.user.id)]
+async def test_two_users_talking_at_once_in_one_channel_keep_their_own_context(faq_engine: Engine) -> None:
+    """A conversation is per user per channel: Alice's follow-up is read against Alice's question,
+    Bob's against Bob's, even with their messages interleaved."""
+    async with FakeDiscord() as fake:
+        bob = fake.create_member("bob")
+        async with running(faq_engine, fake=fake) as (_, bot):
+            alice = fake.user
+            await asyncio.gather(mention(fake, "vp ops salary?", author=alice),
+                                 mention(fake, "what does a head of operations do", author=bob))
+            (_, alice_reply), (_, bob_reply) = await asyncio.gather(
+                mention(fake, "what about the coo?", author=alice),
+                mention(fake, "and do they manage inventory?", author=bob))
+
+            alice_embed = alice_reply.json["embeds"][0]
+            assert "salary" in field(alice_embed, "Understood as")
+            assert COO_SALARY in alice_embed["description"], "the COO salary, from Alice's own context"
+            bob_embed = bob_reply.json["embeds"][0]
+            assert "Head of Operations" in field(bob_embed, "Understood as")
+            assert "head-of-operations-vs-coo.txt" in bob_embed["footer"]["text"]
+            assert "Head of Operations" in bob_embed["description"]
+
+            keys = set(cast(RecordingConversations, bot.conversations).keys)
+            assert keys == {(fake.general.id, alice.id), (fake.general.id, bob.user.id)}
+
+
+@async_test
+async def test_replying_to_an_answer_asks_a_follow_up_without_a_mention(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, _bot):
+        _, answer = await mention(fake, "who does the coo report to")
+        follow_up = await fake.inject_message("are they seen as the next ceo?", reply_to=int(answer.response["id"]))
+        reply = await reply_to(fake, follow_up)
+        (embed,) = reply.json["embeds"]
+        assert "COO" in field(embed, "Understood as")
+        assert "potential successor" in embed["description"]
+        assert_message_ok(reply.json)
+
+
+@async_test
+async def test_silence_in_an_auto_answer_channel_leaves_the_conversation_alone(kb: Path) -> None:
+    """A question the bot stays silent about was not put to it: the next mention is still read
+    against what the user last asked the bot; once the bot does reply unprompted, that counts."""
+    async with FakeDiscord() as fake:
+        config = make_config(auto_channels=frozenset({fake.faq_channel.id}))
+        silent = open_engine(kb, auto_answer_threshold=1.01)  # never confident enough to answer unasked
+        async with running(silent, fake=fake, config=config) as (_, bot):
+            await mention(fake, "vp ops salary?", channel=fake.faq_channel)
+            aside = await fake.inject_message("what does a head of operations do?", channel=fake.faq_channel)
+            assert await outcome(bot, aside) == "below-threshold"
+            _, reply = await mention(fake, "what about the coo?", channel=fake.faq_channel)
+            embed = reply.json["embeds"][0]
+            assert "salary" in field(embed, "Understood as") and "Salary" in embed["footer"]["text"]
+
+        eager = open_engine(kb, auto_answer_threshold=0.0)
+        async with running(eager, fake=fake, config=config) as (_, bot):
+            first = await fake.inject_message("vp ops salary?", channel=fake.faq_channel, author=fake.admin)
+            await reply_to(fake, first)
+            follow_up = await fake.inject_message("what about the coo?", channel=fake.faq_channel, author=fake.admin)
+            assert await outcome(bot, follow_up) == "answered"
+            embed = (await reply_to(fake, follow_up)).json["embeds"][0]
+            assert "salary" in field(embed, "Understood as")
 
 
 # -- /ask -------------------------------------------------------------------------------------------
@@ -368,17 +317,7 @@ async def test_ask_public_posts_for_everyone_but_i_dont_know_stays_private(faq_e
 
 @async_test
 async def test_slow_answers_are_deferred_within_the_three_second_window(faq_engine: Engine) -> None:
-    class SlowEngine:
-        """The real engine, thinking for a while."""
-
-        def ask(self, question: str, *args: Any, **kwargs: Any) -> Answer:
-            time.sleep(0.3)
-            return faq_engine.ask(question, *args, **kwargs)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(faq_engine, name)
-
-    async with running(cast(Engine, SlowEngine())) as (fake, bot):
+    async with running(SlowEngine(faq_engine, 0.3)) as (fake, bot):
         fake.interaction_timeout = 3.0
         bot.defer_after = 0.05
         interaction, callback = await ask(fake, COO_QUESTION, public=True)
@@ -388,29 +327,25 @@ async def test_slow_answers_are_deferred_within_the_three_second_window(faq_engi
         assert custom_ids(followup.json["components"]) == BUTTON_IDS
 
 
+@async_test
+async def test_a_slow_public_ask_ending_in_i_dont_know_is_replaced_by_a_private_reply(faq_engine: Engine) -> None:
+    """The public "thinking..." message cannot become private, so it is deleted and the "I don't
+    know" is sent as a new, ephemeral followup: nobody else sees a question the bot can't answer."""
+    async with running(SlowEngine(faq_engine, 0.3)) as (fake, bot):
+        fake.interaction_timeout = 3.0
+        bot.defer_after = 0.05
+        interaction, callback = await ask(fake, UNKNOWN_QUESTION, public=True)
+        assert callback.json["type"] == 5 and not callback.json.get("data", {}).get("flags", 0) & EPHEMERAL
+        thinking_id = int(callback.response["resource"]["message"]["id"])
 
-def test_a_public_thinking_message_that_becomes_i_dont_know_is_replaced_privately() -> None:
-    """Offline: the fake cannot run this path (after DELETE @original it still routes the next
-    followup to the deleted message), so the calls are checked on a stub interaction."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    class Stub:
-        async def delete_original_response(self) -> None:
-            calls.append(("delete", {}))
-
-        class followup:  # mimics discord.Interaction.followup
-            @staticmethod
-            async def send(**kwargs: Any) -> None:
-                calls.append(("followup", kwargs))
-
-    unknown = render_answer(Answer("x", "unknown", "Sorry", reason="low_confidence"), topics="", public=True)
-    asyncio.run(send_reply(cast(Any, Stub()), unknown, deferred=True, deferred_ephemeral=False))
-    assert [name for name, _ in calls] == ["delete", "followup"] and calls[1][1]["ephemeral"] is True
-
-    calls.clear()
-    answer = render_answer(Answer("x", "answer", "A", text="A", score=0.9), topics="", public=True)
-    asyncio.run(send_reply(cast(Any, Stub()), answer, deferred=True, deferred_ephemeral=False))
-    assert [name for name, _ in calls] == ["followup"] and calls[0][1]["ephemeral"] is False
+        followup = await fake.wait_for_followup(interaction)
+        (delete,) = fake.find_requests("DELETE", f"{interaction.webhook_path}/messages/@original", ok=True)
+        assert delete.index < followup.index
+        assert thinking_id not in fake.messages, "the public placeholder is gone"
+        assert followup.json["flags"] & EPHEMERAL
+        assert followup.json["embeds"][0]["title"] == "I don't know the answer to that"
+        assert int(followup.response["id"]) != thinking_id and followup.response["flags"] & EPHEMERAL
+        assert not followup.json.get("components")
 
 
 # -- buttons ----------------------------------------------------------------------------------------
@@ -468,6 +403,73 @@ async def test_buttons_keep_working_after_a_restart(faq_engine: Engine) -> None:
             click = await fake.inject_component_click("faqbot:answer:more")
             content = (await fake.wait_for_response(click)).json["data"]["content"]
             assert content.startswith("I can't tell which question")
+
+
+CHOICE_QUESTION = "salary?"
+
+
+def choice_buttons(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in buttons(body.get("components") or []) if b["custom_id"].startswith("faqbot:choice:")]
+
+
+@async_test
+async def test_did_you_mean_choices_are_buttons_that_work_after_a_restart(faq_engine: Engine) -> None:
+    expected = faq_engine.ask(CHOICE_QUESTION)
+    assert len(expected.choices) >= 2, "the bundled articles offer a choice for a bare 'salary?'"
+    async with FakeDiscord() as fake:
+        async with running(faq_engine, fake=fake):
+            _, reply = await mention(fake, CHOICE_QUESTION)
+            assert_message_ok(reply.json)
+            (embed,) = reply.json["embeds"]
+            listing = field(embed, "Did you mean").splitlines()
+            assert listing[:len(expected.choices)] == [f"{i}. {c.label}" for i, c in
+                                                       enumerate(expected.choices, start=1)], "numbered too"
+            offered = choice_buttons(reply.json)
+            assert [b["custom_id"] for b in offered] == [f"faqbot:choice:{i}"
+                                                         for i in range(1, len(expected.choices) + 1)]
+            assert [b["label"] for b in offered] == [f"{i} · {c.label}" for i, c in
+                                                     enumerate(expected.choices, start=1)]
+            assert custom_ids(reply.json["components"])[:3] == BUTTON_IDS, "the answer buttons stay"
+            answer_id = int(reply.response["id"])
+
+        async with running(faq_engine, fake=fake):  # a new process knows nothing about that message
+            for number in (2, 1):
+                click = await fake.inject_component_click(f"faqbot:choice:{number}", message=answer_id)
+                data = (await fake.wait_for_response(click)).json["data"]
+                picked = faq_engine.choice_answer(CHOICE_QUESTION, expected.choices[number - 1])
+                assert data["flags"] == EPHEMERAL
+                (shown,) = data["embeds"]
+                assert shown["description"] == picked.text
+                assert f"{picked.source} › {picked.section}" in shown["footer"]["text"]
+                assert field(shown, "Question") == CHOICE_QUESTION
+                assert_message_ok(data)
+
+            # A message from before a reindex may offer an option the question no longer has.
+            old = {"title": "Salary", "fields": [{"name": "Question", "value": CHOICE_QUESTION}]}
+            stale = store_bot_message(fake, embeds=[old], button_ids=["faqbot:choice:5"])
+            click = await fake.inject_component_click("faqbot:choice:5", message=stale)
+            data = (await fake.wait_for_response(click)).json["data"]
+            assert data["flags"] == EPHEMERAL and "no longer on offer" in data["content"]
+
+
+@async_test
+async def test_choices_of_a_private_answer_and_the_question_as_understood(faq_engine: Engine) -> None:
+    expected = faq_engine.ask(CHOICE_QUESTION)
+    async with running(faq_engine) as (fake, _bot):
+        _, callback = await ask(fake, CHOICE_QUESTION)
+        assert callback.json["data"]["flags"] == EPHEMERAL and len(choice_buttons(callback.json["data"])) >= 2
+        click = await fake.inject_component_click(
+            "faqbot:choice:1", message=int(callback.response["resource"]["message"]["id"]))
+        data = (await fake.wait_for_response(click)).json["data"]
+        assert data["embeds"][0]["description"] == expected.choices[0].text
+
+        # The choices are derived again from the question as understood in context, when shown.
+        understood = {"title": "Salary", "fields": [{"name": "Question", "value": "and what do they earn"},
+                                                    {"name": "Understood as", "value": CHOICE_QUESTION}]}
+        message_id = store_bot_message(fake, embeds=[understood], button_ids=["faqbot:choice:2"])
+        click = await fake.inject_component_click("faqbot:choice:2", message=message_id)
+        data = (await fake.wait_for_response(click)).json["data"]
+        assert data["embeds"][0]["description"] == expected.choices[1].text
 
 
 # -- safety -----------------------------------------------------------------------------------------
@@ -570,6 +572,19 @@ async def test_reload_is_refused_without_manage_server(faq_engine: Engine) -> No
         data = callback.json["data"]
         assert data["flags"] == EPHEMERAL and "Manage Server" in data["content"]
         assert bot.engine is faq_engine and bot.stats.reloads == 0
+
+
+@async_test
+async def test_everyone_can_list_sources_and_see_stats(faq_engine: Engine) -> None:
+    async with running(faq_engine) as (fake, _bot):
+        for subcommand in ("sources", "stats"):
+            _, callback = await faq(fake, subcommand, fake.user)  # no Manage Server
+            data = callback.json["data"]
+            assert callback.json["type"] == 4 and data["flags"] == EPHEMERAL
+            (embed,) = data["embeds"]
+            assert "Manage Server" not in str(data)
+            assert embed["title"].startswith("Knowledge: 5 documents" if subcommand == "sources"
+                                             else "faqbot statistics")
 
 
 @async_test
@@ -710,8 +725,8 @@ async def test_sigterm_shuts_the_bot_down_cleanly(faq_engine: Engine) -> None:
     async with FakeDiscord():
         bots: list[FaqTestBot] = []
 
-        def factory(engine: Engine, config: DiscordConfig) -> FaqBot:
-            bots.append(FaqTestBot(engine, config))
+        def factory(engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None) -> FaqBot:
+            bots.append(FaqTestBot(engine, config, rebuild=rebuild))
             return bots[-1]
 
         err = io.StringIO()
@@ -744,7 +759,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_missing_token_ends_with_one_clear_line(clean_env: Path, faq_engine: Engine,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     opened = []
-    status = run_discord(_args(), lambda args: opened.append(args) or faq_engine)
+    status = run_discord(_args(), lambda args, rebuild=False: opened.append(args) or faq_engine)
     assert status == 1 and not opened, "fails before loading the engine"
     assert capsys.readouterr().err == (
         "faqbot: error: DISCORD_TOKEN is not set; put the bot token in the environment or in a .env file "
@@ -784,10 +799,42 @@ def test_run_discord_reads_dotenv_runs_and_stops_on_sigterm(clean_env: Path, faq
 
     with FakeInThread() as server, patch_discord(server.fake.api_base, server.fake.gateway_url):
         watcher = server.submit(stop_when_connected(server.fake))
-        status = run_discord(_args(verbose=True), lambda args: faq_engine)
+        status = run_discord(_args(verbose=True), lambda args, rebuild=False: faq_engine)
         watcher.result(5)
     assert status == 0
     assert os.environ.get("DISCORD_TOKEN") == DEFAULT_TOKEN, "read from .env"
     err = capsys.readouterr().err
     assert "Shut down cleanly" in err
     assert DEFAULT_TOKEN not in err, "the token is never logged, even at DEBUG"
+
+
+def test_reload_reopens_the_engine_so_config_changes_are_picked_up(clean_env: Path, own_kb: Path) -> None:
+    """``faqbot discord``'s reload is ``open_engine(args, rebuild=True)``: the config file is read
+    again, like on a restart (here it lowers the longest question accepted)."""
+    (clean_env / ".env").write_text(f"DISCORD_TOKEN={DEFAULT_TOKEN}\n")
+    opened: list[bool] = []
+
+    def open_and_record(args: argparse.Namespace, rebuild: bool = False) -> Engine:
+        opened.append(rebuild)
+        return cli.open_engine(args, rebuild=rebuild)
+
+    async def session(fake: FakeDiscord) -> tuple[Any, Any, Any]:
+        await fake.wait_for_gateway(lambda f: f.t == "READY", timeout=10)
+        try:
+            _, before = await ask(fake, COO_QUESTION)
+            (own_kb / "faqbot.toml").write_text("[answering]\nmax_question_chars = 12\n")
+            interaction, _ = await faq(fake, "reload", fake.admin)
+            reloaded = await fake.wait_for_followup(interaction, timeout=15)
+            _, after = await ask(fake, COO_QUESTION)
+            return before, reloaded, after
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with FakeInThread() as server, patch_discord(server.fake.api_base, server.fake.gateway_url):
+        watcher = server.submit(session(server.fake))
+        status = run_discord(_args(knowledge=own_kb), open_and_record)
+        before, reloaded, after = watcher.result(5)
+    assert status == 0 and opened == [False, True]
+    assert before.json["data"]["embeds"][0]["description"]
+    assert reloaded.json["embeds"][0]["title"] == "Index reloaded"
+    assert "keep it under 12 characters" in after.json["data"]["embeds"][0]["description"]

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from bot.discord_app.config import DiscordConfig, DiscordSetupError, parse_shards, parse_snowflakes
 from bot.discord_app.formatting import (
+    BUTTON_LABEL_LIMIT,
+    CHOICES_FIELD,
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -22,11 +24,13 @@ from bot.discord_app.formatting import (
     FIELD_VALUE_LIMIT,
     FOOTER_LIMIT,
     QUESTION_FIELD,
+    RESOLVED_FIELD,
     TITLE_LIMIT,
     ZWSP,
     StatsView,
     alternatives_embed,
     answer_embed,
+    button_label,
     escape_user_text,
     fit_embed,
     looks_like_question,
@@ -203,6 +207,28 @@ def test_render_answer_visibility() -> None:
     assert render_answer(unknown, topics="", public=True).ephemeral is True, "I don't know is always private"
     chat = render_answer(Answer("hi", "smalltalk", "Hello @everyone!"), topics="", public=True)
     assert chat.content == f"Hello @{ZWSP}everyone!" and not chat.buttons
+
+
+def test_did_you_mean_choices_are_numbered_and_become_button_labels() -> None:
+    choices = (Alternative("COO pay", "coo.txt", "Salary", 0.8, "COO: Salary"),
+               Alternative("VP pay", "vp.txt", "Pay", 0.7, "VP of Operations: " + "very long label " * 10),
+               Alternative("x", "ops.txt", "Pay", 0.7, ""))
+    answer = make_answer("salary?", choices=choices, resolved="salary? COO")
+    reply = render_answer(answer, topics="")
+    fields = {f.name: f.value for f in reply.embeds[0].fields}
+    assert fields[CHOICES_FIELD].splitlines()[:3] == ["1. COO: Salary", "2. VP of Operations: " + "very long label " * 9
+                                                      + "very long label", "3. ops.txt › Pay"]
+    assert fields[RESOLVED_FIELD] == "salary? COO"
+    assert reply.choices[0] == "1 · COO: Salary" and reply.choices[2] == "3 · ops.txt › Pay"
+    assert len(reply.choices[1]) <= BUTTON_LABEL_LIMIT and reply.choices[1].endswith("…")
+    assert render_answer(make_answer(), topics="").choices == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=5), texts)
+def test_any_button_label_is_one_non_empty_line_within_the_limit(number: int, text: str) -> None:
+    label = button_label(number, text)
+    assert 0 < len(label) <= BUTTON_LABEL_LIMIT and "\n" not in label and label.startswith(f"{number} · ")
 
 
 def test_sources_are_paginated_within_limits() -> None:

@@ -26,10 +26,10 @@ from discord.ext import commands
 from bot.config import ConfigError
 from bot.conversation import Conversations
 from bot.discord_app.config import DiscordConfig, DiscordSetupError
-from bot.discord_app.formatting import StatsView
+from bot.discord_app.formatting import APOLOGY, StatsView
 from bot.discord_app.ratelimit import Cooldowns
 from bot.discord_app.responding import respond_ephemeral
-from bot.discord_app.views import AnswerButton
+from bot.discord_app.views import AnswerButton, ChoiceButton
 from bot.engine import Answer, Engine
 from bot.index_store import KnowledgeError
 from bot.vocabulary import VocabularyError
@@ -125,7 +125,7 @@ class FaqTree(app_commands.CommandTree["FaqBot"]):
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command /%s failed", command, exc_info=error)
-            text = "Sorry, something went wrong while answering that. It has been logged."
+            text = APOLOGY
         await respond_ephemeral(interaction, text)
 
 
@@ -157,7 +157,7 @@ class FaqBot(commands.AutoShardedBot):
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AnswerButton)  # answer buttons work on any message, even after a restart
+        self.add_dynamic_items(AnswerButton, ChoiceButton)  # work on any message, even after a restart
         await self.load_extension("bot.discord_app.cog")
         if self.config.guild_id is not None:
             self.tree.copy_global_to(guild=discord.Object(self.config.guild_id))
@@ -184,14 +184,33 @@ class FaqBot(commands.AutoShardedBot):
         """No prefix commands: ``FaqCog`` listens for questions, so command parsing is skipped."""
 
     # -- answering --------------------------------------------------------------------------------
-    async def answer(self, key: Hashable, question: str) -> Answer:
-        """Answer ``question`` in the conversation ``key`` ((channel id, user id)), off the loop."""
+    async def answer(self, key: Hashable, question: str, *, remember: bool = True) -> Answer:
+        """Answer ``question`` in the conversation ``key`` ((channel id, user id)), off the loop.
+
+        ``remember=False`` leaves the conversation as it was: for an answer that may not be shown
+        (auto-answer channels), which ``remember`` makes part of the conversation once it is.
+        """
         engine = self.engine  # a reload may swap engines meanwhile; this question uses this one
-        return await asyncio.to_thread(self.conversations.ask, engine, key, question)
+        return await asyncio.to_thread(self.conversations.ask, engine, key, question, remember)
+
+    def remember(self, key: Hashable, answer: Answer) -> None:
+        """Make a shown answer the latest turn of conversation ``key`` (cheap: no engine work)."""
+        self.conversations.remember(key, answer)
 
     async def reask(self, question: str) -> Answer:
         """Ask again outside any conversation (the "Other answers" button is not a new turn)."""
         return await asyncio.to_thread(self.engine.ask, question)
+
+    async def choose(self, question: str, number: int) -> Answer | None:
+        """The answer for "did you mean" option ``number`` (from 1) of ``question``, or None when
+        the question (asked again, outside any conversation) no longer offers that many options."""
+        engine = self.engine
+
+        def pick() -> Answer | None:
+            choices = engine.ask(question).choices
+            return engine.choice_answer(question, choices[number - 1]) if 0 < number <= len(choices) else None
+
+        return await asyncio.to_thread(pick)
 
     def record_feedback(self, message_id: int, user_id: int, *, helpful: bool) -> FeedbackChange:
         change, previous = self.feedback.record(message_id, user_id, helpful)

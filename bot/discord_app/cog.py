@@ -1,7 +1,8 @@
 """``FaqCog``: what users and admins can do. Loaded by ``FaqBot.setup_hook`` via ``setup``.
 
 * ``/ask question [public]``: an embed answer (private unless ``public``), "I don't know" privately;
-* ``/faq reload|sources|stats``: administration (Manage Server by default; reload checks it too);
+* ``/faq sources|stats``: for everyone; ``/faq reload``: Manage Server only (checked in code, so
+  that the group stays visible to everyone without a server admin changing its permissions);
 * mentions ("@FAQ Bot what does a COO do?") get a reply to that message, without pinging anyone;
 * in auto-answer channels, questions get an answer only when the confidence is high.
 """
@@ -17,6 +18,7 @@ from discord.ext import commands
 
 from bot.discord_app.client import FaqBot
 from bot.discord_app.formatting import (
+    APOLOGY,
     Reply,
     cooldown_text,
     looks_like_question,
@@ -28,7 +30,7 @@ from bot.discord_app.formatting import (
     strip_mention,
 )
 from bot.discord_app.responding import run_with_deferral, send_reply
-from bot.discord_app.views import answer_view
+from bot.discord_app.views import reply_view
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +43,8 @@ Outcome = Literal["ignored", "answered", "cooldown", "not-question", "below-thre
 class FaqCog(commands.Cog):
     """Questions in, answers out; plus the admin commands."""
 
-    faq = app_commands.Group(
-        name="faq", description="FAQ bot administration", guild_only=True,
-        default_permissions=discord.Permissions(manage_guild=True),
-    )
+    faq = app_commands.Group(name="faq", description="About the FAQ bot: sources, statistics, reload",
+                             guild_only=True)
 
     def __init__(self, bot: FaqBot) -> None:
         self.bot = bot
@@ -63,8 +63,8 @@ class FaqCog(commands.Cog):
         answer, deferred = await run_with_deferral(interaction, self.bot.answer(key, question),
                                                    ephemeral=not public, defer_after=self.bot.defer_after)
         reply = render_answer(answer, topics=self.bot.engine.topics, public=public)
-        await send_reply(interaction, reply, view=answer_view() if reply.buttons else None,
-                         deferred=deferred, deferred_ephemeral=not public)
+        await send_reply(interaction, reply, view=reply_view(reply), deferred=deferred,
+                         deferred_ephemeral=not public)
         self.bot.stats.record(answer)
 
     # -- /faq ... --------------------------------------------------------------------------------
@@ -128,20 +128,31 @@ class FaqCog(commands.Cog):
             if verdict.first_refusal:  # say it once, not on every message
                 await self._reply(message, Reply(content=cooldown_text(verdict.retry_after)))
             return "cooldown"
-        answer = await self.bot.answer((message.channel.id, message.author.id), question)
+        try:
+            answer = await self.bot.answer((message.channel.id, message.author.id), question)
+        except Exception:
+            log.exception("Failed to answer message %s in channel %s", message.id, message.channel.id)
+            await self._reply(message, Reply(content=APOLOGY))
+            return "failed"
         await self._reply(message, render_answer(answer, topics=self.bot.engine.topics, public=True))
         self.bot.stats.record(answer)
         return "answered"
 
     async def _auto_answer(self, message: discord.Message) -> Outcome:
-        """Unprompted: only questions, only confident answers, and silently when rate limited."""
+        """Unprompted: only questions, only confident answers, and silently when rate limited.
+
+        The conversation only moves on when the bot replies: a question it stays silent about
+        was not put to it, so it must not change what the user's next question is read against.
+        """
         if not looks_like_question(message.content):
             return "not-question"
         if self.bot.cooldowns.check(message.author.id) > 0:
             return "cooldown"
-        answer = await self.bot.answer((message.channel.id, message.author.id), message.content)
+        key = (message.channel.id, message.author.id)
+        answer = await self.bot.answer(key, message.content, remember=False)
         if answer.kind != "answer" or answer.score < self.bot.engine.settings.auto_answer_threshold:
             return "below-threshold"
+        self.bot.remember(key, answer)
         self.bot.cooldowns.hit(message.author.id)
         await self._reply(message, render_answer(answer, topics=self.bot.engine.topics, public=True))
         self.bot.stats.record(answer, auto=True)
@@ -152,7 +163,7 @@ class FaqCog(commands.Cog):
         try:
             await message.channel.send(
                 content=reply.content, embeds=list(reply.embeds),
-                view=answer_view() if reply.buttons else None,
+                view=reply_view(reply),
                 reference=message.to_reference(fail_if_not_exists=False),
                 mention_author=False, allowed_mentions=discord.AllowedMentions.none(),
             )

@@ -31,6 +31,8 @@ FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 FOOTER_LIMIT = 2048
 AUTHOR_LIMIT = 256
+BUTTON_LABEL_LIMIT = 80
+MAX_CHOICE_BUTTONS = 5
 MAX_FIELDS = 25
 EMBED_TOTAL_LIMIT = 6000
 
@@ -198,25 +200,41 @@ def answer_embed(answer: Answer) -> discord.Embed:
     """The answer: passage as the description, question as a field, source and confidence below.
 
     When the engine read the question in the light of the conversation, the question as understood
-    is shown (and used again by "Other answers"); "did you mean" choices are listed by number,
-    which the conversation lets the user pick by asking again with just that number.
+    is shown (and used again by the buttons, since it stands on its own). "Did you mean" choices
+    are listed by number, as in the terminal; the message also gets one button per choice, and
+    asking again with just the number works too (the conversation remembers the offer).
     """
     embed = discord.Embed(title=answer.title or "Answer", colour=ANSWER_COLOUR,
                           description=escape_mentions(answer.text or answer.reply))
     _question_field(embed, answer.question)
-    resolved = getattr(answer, "resolved", None)
-    if resolved and resolved.strip() and resolved.strip() != answer.question.strip():
-        embed.add_field(name=RESOLVED_FIELD, value=trim(escape_user_text(resolved.strip()), FIELD_VALUE_LIMIT),
+    resolved = (answer.resolved or "").strip()
+    if resolved and resolved != answer.question.strip():
+        embed.add_field(name=RESOLVED_FIELD, value=trim(escape_user_text(resolved), FIELD_VALUE_LIMIT),
                         inline=False)
-    choices: Sequence[Alternative] = getattr(answer, "choices", ())
-    if choices:
-        listing = "\n".join(f"{i}. {escape_markdown(getattr(c, 'label', '') or _where(c.source, c.section))}"
-                            for i, c in enumerate(choices, start=1))
+    if answer.choices:
+        listing = "\n".join(f"{i}. {escape_markdown(choice_label(c))}"
+                            for i, c in enumerate(answer.choices, start=1))
         embed.add_field(name=CHOICES_FIELD, inline=False, value=trim(
-            f"{listing}\nAsk again with just the number to see that one.", FIELD_VALUE_LIMIT))
+            f"{listing}\nPick one with the buttons below, or ask again with just its number.",
+            FIELD_VALUE_LIMIT))
     footer = f"📄 {_where(answer.source, answer.section)} · confidence {answer.score:.0%}"
     embed.set_footer(text=footer)
     return fit_embed(embed)
+
+
+def choice_label(choice: Alternative) -> str:
+    """What a "did you mean" option is called: the engine's label, else where the passage is."""
+    return choice.label or _where(choice.source, choice.section) or "this answer"
+
+
+def button_label(number: int, text: str) -> str:
+    """A button label for option ``number``: "2 · COO: Salary", on one line, within 80 characters.
+
+    Button labels are plain text (no markdown, no mentions), so nothing needs escaping; but they
+    must be non-empty and at most 80 characters, and a newline would be shown as a space anyway.
+    """
+    flat = re.sub(r"\s+", " ", text).strip() or "this answer"
+    return trim(f"{number} · {flat}", BUTTON_LABEL_LIMIT)
 
 
 def unknown_embed(answer: Answer, topics: str) -> discord.Embed:
@@ -272,15 +290,21 @@ class Reply:
     embeds: tuple[discord.Embed, ...] = field(default_factory=tuple)
     buttons: bool = False
     ephemeral: bool = True
+    choices: tuple[str, ...] = ()  # labels of the "did you mean" buttons (at most five)
 
 
 def render_answer(answer: Answer, *, topics: str, public: bool = False) -> Reply:
     """How an ``Answer`` is shown. "I don't know" is always ephemeral (it only helps the asker)."""
     if answer.kind == "answer":
-        return Reply(embeds=(answer_embed(answer),), buttons=True, ephemeral=not public)
+        labels = tuple(button_label(i, choice_label(c))
+                       for i, c in enumerate(answer.choices[:MAX_CHOICE_BUTTONS], start=1))
+        return Reply(embeds=(answer_embed(answer),), buttons=True, ephemeral=not public, choices=labels)
     if answer.kind == "smalltalk":
         return Reply(content=trim(escape_mentions(answer.reply), CONTENT_LIMIT), ephemeral=not public)
     return Reply(embeds=(unknown_embed(answer, topics),), ephemeral=True)
+
+
+APOLOGY = "Sorry, something went wrong while answering that. It has been logged."
 
 
 def cooldown_text(retry_after: float) -> str:

@@ -19,20 +19,32 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import aiohttp
 import discord
 from dotenv import find_dotenv, load_dotenv
 
-from bot.discord_app.client import FaqBot
+from bot.discord_app.client import FaqBot, Rebuild
 from bot.discord_app.config import EXIT_ERROR, DiscordConfig, DiscordSetupError
 from bot.engine import Engine
 
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
-BotFactory = Callable[[Engine, DiscordConfig], FaqBot]
+
+
+class OpenEngine(Protocol):
+    """``bot.cli.open_engine``: the engine for the command line's knowledge folder and config file,
+    both read again on every call, with the index rebuilt from scratch when ``rebuild`` is true."""
+
+    def __call__(self, args: argparse.Namespace, rebuild: bool = False) -> Engine: ...
+
+
+class BotFactory(Protocol):
+    """Builds the bot (``FaqBot`` itself, or a subclass in tests)."""
+
+    def __call__(self, engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None) -> FaqBot: ...
 
 INTENT_HELP = (
     "Discord refused the Message Content intent (close code 4014): enable 'Message Content Intent' "
@@ -44,11 +56,13 @@ TOKEN_HELP = (
 )
 
 
-def run_discord(args: argparse.Namespace, open_engine: Callable[[argparse.Namespace], Engine]) -> int:
+def run_discord(args: argparse.Namespace, open_engine: OpenEngine) -> int:
     """``faqbot discord``: read the environment, set up logging, open the engine, run until stopped.
 
     Errors from ``open_engine`` (missing knowledge, bad config) propagate to ``bot.cli``, which
-    reports them in one line like for every other command.
+    reports them in one line like for every other command. ``/faq reload`` calls ``open_engine``
+    again with ``rebuild=True``, so that an edited config file (threshold, passage size ...) is
+    picked up as well as edited articles, exactly as a restart would.
     """
     load_dotenv(find_dotenv(usecwd=True), override=False)  # real environment variables win
     try:
@@ -57,7 +71,7 @@ def run_discord(args: argparse.Namespace, open_engine: Callable[[argparse.Namesp
         return fail(str(exc), exc.status)
     setup_logging(verbose=bool(getattr(args, "verbose", False)), secret=config.token)
     engine = open_engine(args)
-    return asyncio.run(serve(config, engine))
+    return asyncio.run(serve(config, engine, rebuild=lambda _old: open_engine(args, rebuild=True)))
 
 
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> DiscordConfig:
@@ -147,13 +161,14 @@ def _install_signal_handlers(bot: FaqBot) -> Callable[[], None]:
 
 
 async def serve(config: DiscordConfig, engine: Engine, *, bot_factory: BotFactory = FaqBot,
-                err: TextIO | None = None, handle_signals: bool = True) -> int:
+                rebuild: Rebuild | None = None, err: TextIO | None = None, handle_signals: bool = True) -> int:
     """Run the bot until it is closed (a signal, or ``bot.close()``); the process exit status.
 
+    ``rebuild`` is what ``/faq reload`` runs (in a worker thread) to get the new engine.
     Expected failures are reported as one line on ``err``; anything else is a bug and propagates
     (``bot.cli`` reports it in one line too, with the traceback under ``-v``).
     """
-    bot = bot_factory(engine, config)
+    bot = bot_factory(engine, config, rebuild=rebuild)
     remove_handlers = _install_signal_handlers(bot) if handle_signals else (lambda: None)
     try:
         async with bot:

@@ -1,10 +1,11 @@
-"""The buttons under an answer: "Other answers", "Helpful", "Not helpful".
+"""The buttons under an answer: "Other answers", "Helpful", "Not helpful", and "did you mean" choices.
 
-They are ``ui.DynamicItem``s with fixed, namespaced custom ids (``faqbot:answer:more`` ...),
-registered once in ``setup_hook``. Unlike a ``timeout=None`` view passed to ``add_view``, a
-fully dynamic view is not stored per message, so memory does not grow with every answer; and
-because nothing is kept in memory, a click after a restart works the same: the question is
-read back from the message's embed and the engine is asked again.
+They are ``ui.DynamicItem``s with fixed, namespaced custom ids (``faqbot:answer:more`` ...,
+``faqbot:choice:1`` ... ``faqbot:choice:5``), registered once in ``setup_hook``. Unlike a
+``timeout=None`` view passed to ``add_view``, a fully dynamic view is not stored per message, so
+memory does not grow with every answer; and because nothing is kept in memory, a click after a
+restart works the same: the question is read back from the message's embed and the engine is
+asked again (for a choice, the choices are derived again and the n-th one is shown).
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from bot.discord_app.formatting import Reply, alternatives_embed, cooldown_text, question_from_embeds
+from bot.discord_app.formatting import (
+    APOLOGY,
+    MAX_CHOICE_BUTTONS,
+    Reply,
+    alternatives_embed,
+    cooldown_text,
+    question_from_embeds,
+    render_answer,
+)
 from bot.discord_app.responding import respond_ephemeral, run_with_deferral, send_reply
 
 if TYPE_CHECKING:
@@ -24,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CUSTOM_ID_PREFIX = "faqbot:answer:"
+CHOICE_ID_PREFIX = "faqbot:choice:"
+NO_QUESTION = "I can't tell which question this answer was for; please ask again with /ask."
 MORE, HELPFUL, UNHELPFUL = "more", "helpful", "unhelpful"
 ACTIONS = (MORE, HELPFUL, UNHELPFUL)
 _LOOKS: dict[str, tuple[str, discord.ButtonStyle, str]] = {
@@ -62,15 +73,47 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                 await record_feedback(bot, interaction, helpful=self.action == HELPFUL)
         except Exception:
             log.exception("Answer button %r failed", self.action)
-            await respond_ephemeral(interaction, "Sorry, something went wrong with that button.")
+            await respond_ephemeral(interaction, APOLOGY)
 
 
-def answer_view() -> discord.ui.View:
-    """The buttons to attach to an answer message."""
+class ChoiceButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                   template=re.escape(CHOICE_ID_PREFIX) + rf"(?P<number>[1-{MAX_CHOICE_BUTTONS}])"):
+    """"Did you mean" option ``number``: the custom id holds only the number, so that a click
+    works on any message and after a restart; what the options are is derived again on click."""
+
+    def __init__(self, number: int, label: str) -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.primary, row=1,
+                                           custom_id=f"{CHOICE_ID_PREFIX}{number}"))
+        self.number = number
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> ChoiceButton:
+        label = item.label if isinstance(item, discord.ui.Button) and item.label else match["number"]
+        return cls(int(match["number"]), label)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = cast("FaqBot", interaction.client)
+        try:
+            await show_choice(bot, interaction, self.number)
+        except Exception:
+            log.exception("Choice button %d failed", self.number)
+            await respond_ephemeral(interaction, APOLOGY)
+
+
+def answer_view(choices: tuple[str, ...] = ()) -> discord.ui.View:
+    """The buttons to attach to an answer: the three answer buttons, then one per choice label."""
     view = discord.ui.View(timeout=None)
     for action in ACTIONS:
         view.add_item(AnswerButton(action))
+    for number, label in enumerate(choices[:MAX_CHOICE_BUTTONS], start=1):
+        view.add_item(ChoiceButton(number, label))
     return view
+
+
+def reply_view(reply: Reply) -> discord.ui.View | None:
+    """The view for ``reply``, or None when it gets no buttons ("I don't know", small talk)."""
+    return answer_view(reply.choices) if reply.buttons else None
 
 
 async def show_other_answers(bot: FaqBot, interaction: discord.Interaction) -> None:
@@ -81,13 +124,36 @@ async def show_other_answers(bot: FaqBot, interaction: discord.Interaction) -> N
         return
     question = question_from_embeds(interaction.message.embeds) if interaction.message else None
     if not question:
-        await respond_ephemeral(interaction, "I can't tell which question this answer was for; "
-                                             "please ask again with /ask.")
+        await respond_ephemeral(interaction, NO_QUESTION)
         return
     answer, deferred = await run_with_deferral(interaction, bot.reask(question), ephemeral=True,
                                                defer_after=bot.defer_after)
     reply = Reply(embeds=(alternatives_embed(question, answer),), ephemeral=True)
     await send_reply(interaction, reply, deferred=deferred, deferred_ephemeral=True)
+
+
+async def show_choice(bot: FaqBot, interaction: discord.Interaction, number: int) -> None:
+    """Show "did you mean" option ``number`` of the message's question, privately.
+
+    The question is read back from the embed (as understood in context when it says so, because
+    that text stands on its own) and asked again; the n-th of the choices derived now is shown.
+    If the index changed since and there is no such option any more, the user is told to ask again.
+    """
+    verdict = bot.cooldowns.hit(interaction.user.id)
+    if not verdict.allowed:
+        await respond_ephemeral(interaction, cooldown_text(verdict.retry_after))
+        return
+    question = question_from_embeds(interaction.message.embeds) if interaction.message else None
+    if not question:
+        await respond_ephemeral(interaction, NO_QUESTION)
+        return
+    answer, deferred = await run_with_deferral(interaction, bot.choose(question, number), ephemeral=True,
+                                               defer_after=bot.defer_after)
+    if answer is None:
+        reply = Reply(content=f"Option {number} is no longer on offer for that question; please ask again.")
+    else:
+        reply = render_answer(answer, topics=bot.engine.topics, public=False)
+    await send_reply(interaction, reply, view=reply_view(reply), deferred=deferred, deferred_ephemeral=True)
 
 
 async def record_feedback(bot: FaqBot, interaction: discord.Interaction, *, helpful: bool) -> None:

@@ -557,6 +557,11 @@ class RestApi:
             raise ApiError(404, 10008, "Unknown Message")
         if req.method == "DELETE":
             del self.fake.messages[message_id]
+            if message_id == state.original_message_id:
+                # Like Discord: with the original ("thinking") response gone, the next followup
+                # is a new message rather than an edit of the deleted one.
+                state.original_message_id = None
+                state.loading = False
             return 204, None
         message = self.fake.messages[message_id]
         if req.method == "PATCH":
