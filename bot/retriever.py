@@ -144,6 +144,7 @@ class TfidfRetriever:
         named = (self.role_heading_ + self.role_title_).sum(axis=0) > 0
         self._covered_roles = {r for r, yes in zip(self.roles_, named, strict=True) if yes}
         self._most_mentions = self.role_mentions_.max(axis=1, keepdims=True) if self.roles_ else None
+        self._headed = (self.role_heading_.sum(axis=1, keepdims=True) > 0)
         self._focus = [self._passage_focus(i) for i in range(len(self.passages_))]
 
     # -- saving and loading (plain JSON + arrays; never pickle) ----------------------------
@@ -239,10 +240,11 @@ class TfidfRetriever:
         mentions = self.role_mentions_[:, cols]
         heading = self.role_heading_[:, cols]
         title = self.role_title_[:, cols]
-        # Named in a heading, or in two sentences and about as often as any other role: about it;
-        # mentioned: 0.6 (an Operations Director section that mentions the COO twice is still
-        # about the director); only in the article's title: the topic is probably near it.
-        about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= self._most_mentions))
+        # Named in its heading, or (no role in the heading) in two sentences and about as often as
+        # any other role: about it; mentioned: 0.6 (an Operations Director section that mentions
+        # the COO twice is still about the director); only in the article's title: 0.25.
+        # A heading naming roles settles what the passage is about; otherwise the mentions do.
+        about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= self._most_mentions) & ~self._headed)
         support = np.where(about, 1.0, np.where(mentions >= 1, 0.6, np.where(title > 0, 0.25, 0.0)))
         return support.mean(axis=1).astype(np.float32)
 

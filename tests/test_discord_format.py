@@ -209,15 +209,18 @@ def test_render_answer_visibility() -> None:
     assert chat.content == f"Hello @{ZWSP}everyone!" and not chat.buttons
 
 
+LONG_LABEL = " ".join(["very long label"] * 10)
+
+
 def test_did_you_mean_choices_are_numbered_and_become_button_labels() -> None:
     choices = (Alternative("COO pay", "coo.txt", "Salary", 0.8, "COO: Salary"),
-               Alternative("VP pay", "vp.txt", "Pay", 0.7, "VP of Operations: " + "very long label " * 10),
+               Alternative("VP pay", "vp.txt", "Pay", 0.7, "VP of Operations: " + LONG_LABEL),
                Alternative("x", "ops.txt", "Pay", 0.7, ""))
     answer = make_answer("salary?", choices=choices, resolved="salary? COO")
     reply = render_answer(answer, topics="")
     fields = {f.name: f.value for f in reply.embeds[0].fields}
-    assert fields[CHOICES_FIELD].splitlines()[:3] == ["1. COO: Salary", "2. VP of Operations: " + "very long label " * 9
-                                                      + "very long label", "3. ops.txt › Pay"]
+    assert fields[CHOICES_FIELD].splitlines()[:3] == ["1. COO: Salary", "2. VP of Operations: " + LONG_LABEL,
+                                                      "3. ops.txt › Pay"]
     assert fields[RESOLVED_FIELD] == "salary? COO"
     assert reply.choices[0] == "1 · COO: Salary" and reply.choices[2] == "3 · ops.txt › Pay"
     assert len(reply.choices[1]) <= BUTTON_LABEL_LIMIT and reply.choices[1].endswith("…")
