@@ -14,6 +14,7 @@ faqbot uses the threshold stored with its index. BM25 needs the ``bench`` extra 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import re
@@ -269,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-baselines", action="store_true", help="only run faqbot")
     parser.add_argument("--calibrate", action="store_true",
                         help="fit confidence and threshold on the question files and write them to the config")
+    parser.add_argument("--scale", type=int, metavar="N", default=0,
+                        help="also time every system on a knowledge base N times bigger (copies of the articles)")
     args = parser.parse_args(argv)
 
     config = args.config or args.knowledge / CONFIG_FILE
@@ -306,7 +309,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         dialogues = load_dialogues(path)
         print(f"\n{path}: {len(dialogues)} dialogues")
         print_dialogues(run_dialogues(engine, dialogues))
+    if args.scale > 1:
+        scale_timings(args.knowledge, settings, args.scale, [r for f in question_files for r in load_questions(f)])
     return 0
+
+
+def scale_timings(knowledge: Path, settings: Settings, copies: int, rows: Sequence[dict]) -> None:
+    """Build and query times on ``copies`` copies of the articles: how each system grows."""
+    import shutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "knowledge"
+        big.mkdir()
+        for extra in knowledge.iterdir():
+            if extra.is_file() and extra.suffix not in (".txt", ".md"):
+                shutil.copy(extra, big / extra.name)
+        for n in range(copies):
+            for article in sorted(knowledge.glob("*.txt")) + sorted(knowledge.glob("*.md")):
+                shutil.copy(article, big / f"{article.stem}-{n:03d}{article.suffix}")
+        started = time.perf_counter()
+        retriever, _ = build_index(big, Path(tmp) / "index", settings)
+        build_seconds = time.perf_counter() - started
+        engine = Engine.open(big, Path(tmp) / "index", settings)
+    passages = retriever.passages_
+    runs = [run_faqbot(engine, rows, build_seconds)]
+    runs.append(run_baseline(PlainTfidf(passages), rows))
+    with contextlib.suppress(ImportError):
+        runs.append(run_baseline(Bm25(passages), rows))
+    print(f"\nscale: {copies} copies of the articles, {len(passages)} passages (timings only)")
+    print(f"{'system':28} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+    for run in runs:
+        print(f"{run.name:28} {run.build_seconds:8.2f} {percentile_ms(run.latencies, 50):7.2f} "
+              f"{percentile_ms(run.latencies, 99):7.2f}")
 
 
 if __name__ == "__main__":
