@@ -179,8 +179,7 @@ class Analyzer:
         terms = unigrams + list(dict.fromkeys(pairs))
         unknown = [
             w for w in own
-            if w not in explained and not w.isdigit() and not w.startswith(("$", ROLE_PREFIX))
-            and stem(w) not in self.indexed_terms
+            if w not in explained and not w.startswith(("$", ROLE_PREFIX)) and stem(w) not in self.indexed_terms
         ]
         return Query(
             text=canon, terms=terms, roles=self.roles_in(canon),

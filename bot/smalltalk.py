@@ -41,7 +41,11 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "help", "help me", "what can you do", "what do you do", "how does this work", "what can i ask",
         "what do you know", "what do you know about", "what can you help with", "how do i use you",
         "commands", "menu", "options", "can you help", "can you help me", "i need help", "usage",
-        "what topics", "what can you answer",
+        "what topics", "what can you answer", "what can you help me with", "what can you help with",
+        "what can i ask you", "what can i ask you about", "what kind of stuff can i ask",
+        "what kind of questions can i ask", "what sort of questions can i ask", "what questions can i ask",
+        "what are you for", "what do you cover", "what do you know", "what topics do you cover",
+        "how can you help",
     ),
     "ack": (
         "ok", "okay", "k", "kk", "cool", "nice", "great", "awesome", "got it", "gotcha", "i see",
@@ -95,9 +99,14 @@ class SmallTalk:
         return REPLIES[self.category].format(topics=topics, example=example)
 
 
+# Chat spellings folded before matching ("what can u do" is "what can you do").
+_CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "thanx": "thanks"}
+
+
 def detect(message: str) -> SmallTalk | None:
     """The small-talk category of a message, or None when it asks something."""
     text = normalize(message).replace("’", "'")
+    text = re.sub(r"[a-z']+", lambda m: _CHAT.get(m.group(0), m.group(0)), text)
     found = [_CATEGORY[m.group(0)] for m in _PATTERN.finditer(text)]
     if not found:
         return None

@@ -35,6 +35,7 @@ _PUNCT_MAP = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–
 # British -ise/-isation spellings folded to -ize ("organisation" -> "organization").
 _BRITISH = re.compile(r"\b(organ|special|optim|priorit|util|minim|maxim|standard|central|real|recogn|emphas|summar|"
                       r"author|categor|stabil|capital|modern|global|final|visual|character)is(?=e|ation|ing)")
+_THOUSANDS = re.compile(r"\b(\d{1,3})k\b")
 _TOKENIZER = RegexpTokenizer(r"[a-z0-9_]+|\$+")
 _STEMMER = SnowballStemmer("english")
 
@@ -42,7 +43,8 @@ _STEMMER = SnowballStemmer("english")
 def normalize(text: str) -> str:
     """Lower-case, NFKC-fold and strip invisible characters, so look-alikes compare equal."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_PUNCT_MAP)
-    return _BRITISH.sub(r"\1iz", " ".join(text.lower().split()))
+    text = _BRITISH.sub(r"\1iz", " ".join(text.lower().split()))
+    return _THOUSANDS.sub(r"\1,000", text)  # "400k" is written "400,000" in articles
 
 
 def words(text: str) -> list[str]:

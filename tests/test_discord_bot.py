@@ -639,19 +639,6 @@ def test_default_rebuild_uses_the_same_folder_and_threshold(kb: Path, faq_engine
 
 # -- resilience -------------------------------------------------------------------------------------
 @async_test
-async def test_rate_limited_reply_is_retried_once(faq_engine: Engine) -> None:
-    async with running(faq_engine) as (fake, _bot):
-        fake.fail_next("POST", MESSAGES, status=429, retry_after=0.05)
-        question = await fake.inject_message(f"{fake.bot_user.mention} {COO_QUESTION}")
-        await fake.wait_for_bot_message()
-        attempts = fake.find_requests("POST", MESSAGES)
-        assert [r.status for r in attempts] == [429, 200]
-        assert all(r.json["message_reference"]["message_id"] == int(question["id"]) for r in attempts)
-        sent = [m for m in fake.messages.values() if m["author"]["id"] == str(fake.bot_user.id)]
-        assert len(sent) == 1
-
-
-@async_test
 async def test_sharded_bot_connects_every_shard(faq_engine: Engine) -> None:
     args = argparse.Namespace(sync=False, shards=2, shard_ids=None, shard_count=None, threshold=None)
     config = config_from_args(args, {"DISCORD_TOKEN": DEFAULT_TOKEN})

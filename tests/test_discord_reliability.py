@@ -18,7 +18,7 @@ from typing import Any
 import discord.http
 import discord.webhook.async_
 import pytest
-from fake_discord import FakeDiscord
+from fake_discord import FakeDiscord, FakeMember
 from test_discord_support import (
     COO_QUESTION,
     EPHEMERAL,
@@ -69,12 +69,14 @@ class ExplodingEngine(SlowEngine):
         return super().ask(question, topic)
 
 
-async def answered_normally(fake: FakeDiscord, engine: Engine) -> None:
-    """The bot is up: a mention and an /ask both get the real answer."""
+async def answered_normally(fake: FakeDiscord, engine: Engine, user: FakeMember | None = None) -> None:
+    """The bot is up: a mention and an /ask by ``user`` (whose earlier questions must not change
+    how this one is read) both get the real answer."""
+    user = user or fake.member(fake.user)
     expected = engine.ask(COO_QUESTION).text
-    _, reply = await mention(fake, COO_QUESTION)
+    _, reply = await mention(fake, COO_QUESTION, author=user)
     assert reply.json["embeds"][0]["description"] == expected
-    _, callback = await ask(fake, COO_QUESTION)
+    _, callback = await ask(fake, COO_QUESTION, user=user)
     assert callback.json["data"]["embeds"][0]["description"] == expected
 
 
@@ -347,4 +349,4 @@ async def test_hostile_and_odd_input_gets_a_sensible_reply_that_pings_nobody(faq
             if "@&" in question:
                 echoed = field(callback.json["data"]["embeds"][0], "Question")
                 assert f"<@\u200b&{fake.admin_role.id}>" in echoed, "the role mention is defused"
-        await answered_normally(fake, faq_engine)
+        await answered_normally(fake, faq_engine, fake.member(fake.admin))

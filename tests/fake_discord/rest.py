@@ -107,8 +107,8 @@ class RestApi:
         record.status, record.response, record.answered_at = status, payload, time.monotonic()
         self.fake.requests.notify()
         headers = {
-            "X-RateLimit-Limit": "5",
-            "X-RateLimit-Remaining": "4",
+            "X-RateLimit-Limit": str(self.fake.ratelimit_limit),
+            "X-RateLimit-Remaining": str(self.fake.ratelimit_limit - 1),
             "X-RateLimit-Reset-After": "1.000",
             "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
             "X-RateLimit-Bucket": f"fake-{record.method}-{re.sub(r'[0-9]+', '_', path)}",

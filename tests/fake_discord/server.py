@@ -48,6 +48,10 @@ class FakeDiscord:
       posts, like Discord does (bots must ignore their own messages);
     * ``interaction_timeout``: if set (Discord: 3.0), callbacks arriving later
       fail with 404 Unknown interaction, catching handlers that forget to defer.
+    * ``ratelimit_limit``: ``X-RateLimit-Limit`` of every response (``Remaining``
+      is one less, resetting after 1 s). discord.py paces concurrent requests to
+      one route by these, like Discord's 5-per-channel limit would; a load test
+      that measures the bot rather than Discord's limits raises it.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class FakeDiscord:
         self.recommended_shards = 1
         self.echo_bot_messages = True
         self.interaction_timeout: float | None = None
+        self.ratelimit_limit = 5
         self.application_flags = (
             (1 << 19) | (1 << 15) | (1 << 13)
         )  # message content/members/presence (limited)
