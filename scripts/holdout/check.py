@@ -44,14 +44,14 @@ def main():
     lines = []
     for p in seed_files:
         with open(p, encoding="utf-8") as f:
-            lines.extend(l.rstrip("\r\n") for l in f)
+            lines.extend(line.rstrip("\r\n") for line in f)
 
     dev_qs = set()
     if os.path.exists(DEV):
         with open(DEV, encoding="utf-8") as f:
-            for l in f:
-                if l.strip():
-                    dev_qs.add(norm(json.loads(l)["question"]))
+            for row in f:
+                if row.strip():
+                    dev_qs.add(norm(json.loads(row)["question"]))
     else:
         warnings.append(f"dev file not found: {DEV}")
 
@@ -105,7 +105,7 @@ def main():
             if len(set(gold)) != len(gold):
                 errors.append(f"{tag}: repeated gold snippet")
             for g in gold:
-                if not any(g in l for l in lines):
+                if not any(g in line for line in lines):
                     errors.append(f"{tag}: gold not a substring of any seed line: {g[:80]!r}")
                 if not 25 <= len(g) <= 200:
                     warnings.append(f"{tag}: gold length {len(g)} outside 25-200: {g[:60]!r}")
