@@ -21,6 +21,9 @@ from bot.textproc import STOP_WORDS, content_terms, normalize, stem, words
 from bot.vocabulary import ROLE_PREFIX, Vocabulary
 
 _WORD = re.compile(r"[a-z]+")
+# Words that start a job title when followed by "of ..." ("head of marketing"); known roles are
+# already rewritten to role terms by then, so what is left is a title the articles don't cover.
+_OF_TITLES = {"vp", "vps", "head", "heads", "director", "directors", "president", "svp", "evp", "chief"}
 
 
 def with_bigrams(terms: list[str]) -> list[str]:
@@ -100,6 +103,7 @@ class Analyzer:
         self.speller: SpellingCorrector | None = None
         self.indexed_terms: set[str] = set()  # stems used by the passages
         self.indexed_pairs: set[str] = set()  # adjacent stem pairs used by the passages
+        self._vocabulary_words = vocabulary.alias_words()
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -150,12 +154,13 @@ class Analyzer:
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
-            if stem(word) in self.indexed_terms or self.speller is None:
-                return word  # a form of a word the articles use ("handles"), not a typo
-            fixed = self.speller.correct(word)
-            if fixed:
-                corrections[word] = fixed
-            return fixed or word
+            fixed = self.speller.correct(word) if self.speller else None
+            # A form of a word the articles use ("handles") is no typo, unless it is one letter
+            # away from a word of a role name or synonym ("directer" -> "director").
+            if not fixed or (stem(word) in self.indexed_terms and fixed not in self._vocabulary_words):
+                return word
+            corrections[word] = fixed
+            return fixed
 
         text = _WORD.sub(fix, text)
         canon = self.vocabulary.canonicalize(text)
@@ -208,6 +213,11 @@ class Analyzer:
         found = []
         tokens = words(canonical_text)
         for i, word in enumerate(tokens):
+            # "vp of sales", "head of marketing": role names not rewritten to a known role.
+            if word in _OF_TITLES and tokens[i + 1:i + 2] == ["of"] and len(tokens) > i + 2 \
+                    and tokens[i + 2] not in STOP_WORDS:
+                found.append(f"{word} of {tokens[i + 2]}")
+                continue
             if word not in self.vocabulary.titles:
                 continue
             before = tokens[i - 1] if i else ""

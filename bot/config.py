@@ -35,12 +35,12 @@ class Settings:
     # -- retrieval -----------------------------------------------------------------------
     bigrams: bool = True  # adjacent word pairs as extra terms
     weight_body: float = 0.45  # whole passage text
-    weight_sentence: float = 0.35  # best single sentence / list item / table row (roles aside)
-    weight_context: float = 0.35  # headings and FAQ question above the passage (roles aside)
+    weight_sentence: float = 0.25  # best single sentence / list item / table row (roles aside)
+    weight_context: float = 0.2  # headings and FAQ question above the passage (roles aside)
     role_floor: float = 0.2  # multiplier for passages about none of the roles asked about
-    coverage_floor: float = 0.4  # multiplier for passages holding none of the question's terms
+    coverage_floor: float = 0.1  # multiplier for passages holding none of the question's terms
     lead_weight: float = 0.4  # multiplier for lead-ins ("In this article, we will ...")
-    focus_bonus: float = 0.2  # bonus when a passage's heading names exactly the roles asked about
+    focus_bonus: float = 0.35  # bonus when a passage's heading names exactly the roles asked about
 
     # -- answering -----------------------------------------------------------------------
     top_k: int = 3  # alternatives returned with an answer

@@ -34,6 +34,11 @@ Kind = Literal["answer", "smalltalk", "unknown"]
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# Clause boundaries in a long message, and the openings of a clause that asks something.
+_CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
+                     r"whos|which|how|why|when|where)\b)")
+_ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
+                   r"what's|who|whos|who's|which|how|why|when|where)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
@@ -217,6 +222,11 @@ class Engine:
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         answer = self.answer_query(question, query)
+        core = self._core_question(text, query)
+        if core is not None:
+            focused = self.answer_query(question, self.retriever.analyzer.query(core))
+            if focused.score > answer.score:
+                answer = replace(focused, resolved=core)
         if answer.kind == "unknown" and topic is not None and topic.roles and not query.roles \
                 and not query.unknown_words and not query.unknown_titles:
             # A short question we can't place may still be about the roles just discussed.
@@ -225,6 +235,24 @@ class Engine:
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         return answer
+
+    def _core_question(self, text: str, query: Query) -> str | None:
+        """For a long message, its question without the story before it, plus the roles it named.
+
+        People tell their situation first and ask last ("i own a small bakery chain... how much
+        does picking the right leadership roles even matter for a small biz"); the story's words
+        only dilute the match.
+        """
+        if len(text.split()) < 14:
+            return None
+        clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+        start = next((i for i in range(len(clauses) - 1, -1, -1) if _ASKS.match(clauses[i])), None)
+        if not start:  # None (no question found) or 0 (the question is the whole message)
+            return None
+        core = " ".join(clauses[start:])
+        roles = [self.role_names.get(r, r) for r in query.roles
+                 if r not in self.retriever.analyzer.roles_in(self.retriever.analyzer.canonical(core))]
+        return " ".join([core, *roles]) if len(core.split()) >= 3 else None
 
     def _follow_up(self, text: str, query: Query, topic: Topic | None) -> str | None:
         """The question with the conversation's topic added, or None when it stands on its own.

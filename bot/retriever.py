@@ -39,12 +39,12 @@ class Weights:
     """How much each field counts; defaults come from the benchmark (see ``bot.config``)."""
 
     body: float = 0.45
-    sentence: float = 0.35
-    context: float = 0.35
+    sentence: float = 0.25
+    context: float = 0.2
     role_floor: float = 0.2  # score multiplier for a passage about none of the asked roles
-    coverage_floor: float = 0.4  # multiplier for a passage holding none of the question's terms
+    coverage_floor: float = 0.1  # multiplier for a passage holding none of the question's terms
     lead: float = 0.4  # multiplier for an article's lead-in ("In this article, we will ...")
-    focus: float = 0.2  # bonus for a passage whose heading names exactly the roles asked about
+    focus: float = 0.35  # bonus for a passage whose heading names exactly the roles asked about
 
 
 def _units(passage: Passage, analyzer: Analyzer) -> list[str]:
@@ -274,6 +274,7 @@ class TfidfRetriever:
         ranking[self.lead_] *= w.lead
         if query.roles and w.focus:
             ranking *= 1.0 + w.focus * self._focused(query.roles)
+
         return ranking, coverage, support
 
     def _focused(self, roles: list[str]) -> np.ndarray:
