@@ -248,27 +248,11 @@ async def serve_bot(api_base: str, gateway_url: str, token: str, knowledge: Path
 
 def bot_process_main(api_base: str, gateway_url: str, token: str, knowledge: str) -> int:
     """``--bot``: the bot side in its own process; prints "ready" once connected, stops at stdin EOF."""
-    import os
-    if os.environ.get("EXP_SWITCH"):
-        sys.setswitchinterval(float(os.environ["EXP_SWITCH"]))
-    if os.environ.get("EXP_INLINE"):
-        async def inline(self, key, question, *, remember=True):
-            return self.conversations.ask(self.engine, key, question, remember)
-        FaqBot.answer = inline
-
     async def run() -> None:
-        if os.environ.get("EXP_WORKERS"):
-            import concurrent.futures
-            asyncio.get_running_loop().set_default_executor(
-                concurrent.futures.ThreadPoolExecutor(int(os.environ["EXP_WORKERS"])))
         stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         await serve_bot(api_base, gateway_url, token, Path(knowledge), lambda: print("ready", flush=True), stop)
 
-    import resource
-    t0 = resource.getrusage(resource.RUSAGE_SELF)
     asyncio.run(run())
-    t1 = resource.getrusage(resource.RUSAGE_SELF)
-    print("bot cpu", t1.ru_utime + t1.ru_stime, file=sys.stderr)
     return 0
 
 
@@ -318,9 +302,6 @@ async def run_load(options: LoadOptions) -> LoadReport:
                 await asyncio.gather(*(put(fake, index, q) for q in burst))
                 await settle(index, burst, options.timeout)
             seconds = time.monotonic() - started
-            import resource
-            r = resource.getrusage(resource.RUSAGE_SELF)
-            print("fake cpu total", r.ru_utime + r.ru_stime, file=sys.stderr)
             await asyncio.sleep(0.5)  # late duplicates would arrive now
             index.update()
     return report(options, questions, seconds)
