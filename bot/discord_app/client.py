@@ -12,7 +12,6 @@ thread so that the event loop (heartbeats, other users) never waits for retrieva
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import OrderedDict
@@ -136,7 +135,8 @@ class FaqBot(commands.AutoShardedBot):
     """The FAQ bot: slash commands, mentions, auto-answer channels and answer buttons."""
 
     defer_after: float = 1.5  # seconds before an interaction is deferred (Discord allows 3)
-    engine_threads: int = 2  # see _in_engine_thread
+    engine_threads: int = 2  # see _run_engine
+    inline_budget: float = 0.005  # seconds; engine calls faster than this on average run on the loop
 
     def __init__(self, engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None,
                  **options: Any) -> None:
@@ -159,6 +159,7 @@ class FaqBot(commands.AutoShardedBot):
         self._rebuild: Rebuild = rebuild or (lambda old: rebuild_engine(old, threshold=config.threshold))
         self._reload_lock = asyncio.Lock()
         self._engine_pool = ThreadPoolExecutor(self.engine_threads, thread_name_prefix="faqbot-engine")
+        self._engine_seconds: float | None = None  # moving average of engine calls; None until one is seen
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -200,7 +201,7 @@ class FaqBot(commands.AutoShardedBot):
         (auto-answer channels), which ``remember`` makes part of the conversation once it is.
         """
         engine = self.engine  # a reload may swap engines meanwhile; this question uses this one
-        return await self._in_engine_thread(self.conversations.ask, engine, key, question, remember)
+        return await self._run_engine(self.conversations.ask, engine, key, question, remember)
 
     def remember(self, key: Hashable, answer: Answer) -> None:
         """Make a shown answer the latest turn of conversation ``key`` (cheap: no engine work)."""
@@ -208,7 +209,7 @@ class FaqBot(commands.AutoShardedBot):
 
     async def reask(self, question: str) -> Answer:
         """Ask again outside any conversation (the "Other answers" button is not a new turn)."""
-        return await self._in_engine_thread(self.engine.ask, question)
+        return await self._run_engine(self.engine.ask, question)
 
     async def choose(self, question: str, number: int) -> Answer | None:
         """The answer for "did you mean" option ``number`` (from 1) of ``question``, or None when
@@ -219,18 +220,34 @@ class FaqBot(commands.AutoShardedBot):
             choices = engine.ask(question).choices
             return engine.choice_answer(question, choices[number - 1]) if 0 < number <= len(choices) else None
 
-        return await self._in_engine_thread(pick)
+        return await self._run_engine(pick)
 
-    async def _in_engine_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run engine work off the event loop, in the bot's own small pool of threads.
+    async def _run_engine(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run engine work where it costs the least without ever stalling the event loop.
 
-        Why not ``asyncio.to_thread``: its default pool has up to ``cpu + 4`` threads, and the
-        engine is CPU-bound Python that holds the GIL, so a burst of questions would have half a
-        dozen threads fighting the event loop for it, each switch costing the loop up to 5 ms.
-        Two threads keep the loop responsive and answer a burst in order; more gain nothing.
-        A dedicated pool also means that nothing else (a reload, other libraries) queues ahead.
+        An answer from a typical FAQ takes about a millisecond. Handing that to a thread costs more
+        than it saves: the engine is CPU-bound Python holding the GIL, and every hand-off between
+        the thread and the loop waits up to the interpreter's switch interval, so under a burst a
+        thread pool halves throughput (measured with ``scripts/loadtest.py``). So calls run on the
+        loop while they are known to be fast (a moving average under ``inline_budget``), and in
+        the bot's own small pool otherwise: at first, and when the knowledge base is big or the
+        machine slow, so heartbeats and the 3-second interaction deadline are still met. Not
+        ``asyncio.to_thread``: its default pool has up to ``cpu + 4`` threads fighting for the GIL,
+        and a dedicated pool means that nothing else queues ahead of answers.
         """
-        return await asyncio.get_running_loop().run_in_executor(self._engine_pool, functools.partial(fn, *args))
+        def timed() -> T:
+            # CPU time of this thread: the work alone, not time spent queueing or waiting for the GIL
+            started = time.thread_time()
+            try:
+                return fn(*args)
+            finally:
+                took = time.thread_time() - started
+                average = self._engine_seconds
+                self._engine_seconds = took if average is None else 0.8 * average + 0.2 * took
+
+        if self._engine_seconds is not None and self._engine_seconds < self.inline_budget:
+            return timed()
+        return await asyncio.get_running_loop().run_in_executor(self._engine_pool, timed)
 
     def record_feedback(self, message_id: int, user_id: int, *, helpful: bool) -> FeedbackChange:
         change, previous = self.feedback.record(message_id, user_id, helpful)
