@@ -8,14 +8,14 @@ knowledge owner's vocabulary file.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
-from nltk.metrics.distance import edit_distance
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.textproc import STOP_WORDS, content_terms, normalize, stem, words
 from bot.vocabulary import ROLE_PREFIX, Vocabulary
@@ -31,20 +31,159 @@ def with_bigrams(terms: list[str]) -> list[str]:
     return terms + [f"{a} {b}" for a, b in pairwise(terms)]
 
 
+def edit_distance(s1: str, s2: str) -> int:
+    """Damerau-Levenshtein distance (adjacent transpositions cost 1), computed exactly as NLTK's
+    ``edit_distance(s1, s2, transpositions=True)``, without importing NLTK."""
+    len1, len2 = len(s1), len(s2)
+    lev = [[0] * (len2 + 1) for _ in range(len1 + 1)]
+    for i in range(len1 + 1):
+        lev[i][0] = i
+    for j in range(len2 + 1):
+        lev[0][j] = j
+    last_left_t = dict.fromkeys(set(s1) | set(s2), 0)
+    for i in range(1, len1 + 1):
+        last_right_buf = 0
+        for j in range(1, len2 + 1):
+            last_left = last_left_t[s2[j - 1]]
+            last_right = last_right_buf
+            if s1[i - 1] == s2[j - 1]:
+                last_right_buf = j
+            a = lev[i - 1][j] + 1
+            b = lev[i][j - 1] + 1
+            c = lev[i - 1][j - 1] + (1 if s1[i - 1] != s2[j - 1] else 0)
+            d = c + 1
+            if last_left > 0 and last_right > 0:
+                d = lev[last_left - 1][last_right - 1] + i - last_left + j - last_right - 1
+            lev[i][j] = min(a, b, c, d)
+        last_left_t[s1[i - 1]] = i
+    return lev[len1][len2]
+
+
+def char_ngrams(word: str) -> list[str]:
+    """Character 2- and 3-grams of `` word `` in scikit-learn's ``char_wb`` order."""
+    w = f" {word} "
+    grams = [w[i:i + 2] for i in range(len(w) - 1)]
+    return grams + [w[i:i + 3] for i in range(len(w) - 2)]
+
+
+class CharNgramIndex:
+    """What ``TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)`` learns
+    from a list of single words, reproduced with NumPy so that questions never import
+    scikit-learn; ``tests/test_textproc.py`` checks every number equals scikit-learn's.
+
+    Equal down to the last bit, not just close: the corrector ranks candidates by these
+    similarities, and a changed rounding could change a correction, so each row keeps
+    scikit-learn's entry order (n-grams by first appearance in the word list), which fixes the
+    order its sums are taken in.
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        import scipy.sparse as sp
+
+        padded = [f" {w.lower()} " for w in words]
+        lengths = np.fromiter((len(w) for w in padded), dtype=np.int64, count=len(padded))
+        codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        # One int64 per n-gram that sorts like the n-gram's text: c1, c2, then c3 + 1 (0 for a 2-gram),
+        # base B above every code point, so " a" < " ab" as in Python's string order.
+        base = int(codes.max()) + 2 if len(codes) else 2
+        pos2 = _ranges(starts, lengths - 1)
+        pos3 = _ranges(starts, lengths - 2)
+        row2 = np.repeat(np.arange(len(words)), lengths - 1)
+        row3 = np.repeat(np.arange(len(words)), lengths - 2)
+        gram2 = (codes[pos2] * base + codes[pos2 + 1]) * base
+        gram3 = (codes[pos3] * base + codes[pos3 + 1]) * base + codes[pos3 + 2] + 1
+        # scikit-learn's stream: per word, its 2-grams then its 3-grams, each left to right.
+        order = np.lexsort((np.concatenate((pos2, pos3)), np.concatenate((np.zeros_like(pos2), np.ones_like(pos3))),
+                            np.concatenate((row2, row3))))
+        grams = np.concatenate((gram2, gram3))[order]
+        rows = np.concatenate((row2, row3))[order]
+        vocab, first, ids = np.unique(grams, return_index=True, return_inverse=True)
+        seen_rank = np.empty(len(vocab), dtype=np.int64)
+        seen_rank[np.argsort(first, kind="stable")] = np.arange(len(vocab))
+        # Count each (word, n-gram) once; keep the rows in scikit-learn's entry order.
+        pairs, counts = np.unique(rows * len(vocab) + ids, return_counts=True)
+        prow, pid = pairs // len(vocab), pairs % len(vocab)
+        entry = np.lexsort((seen_rank[pid], prow))
+        prow, pid, tf = prow[entry], pid[entry], counts[entry].astype(np.float64)
+        df = np.bincount(pid, minlength=len(vocab)).astype(np.float64) + 1.0
+        idf = np.full_like(df, len(words) + 1, dtype=np.float64)
+        idf /= df
+        np.log(idf, out=idf)
+        idf += 1.0
+        np.log(tf, out=tf)
+        tf += 1.0
+        tf *= idf[pid]
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(prow, minlength=len(words))))).astype(np.int64)
+        _normalize_rows(tf, indptr)
+        self.vocabulary = {_decode(int(g), base): i for i, g in enumerate(vocab)}
+        self.idf = idf
+        self.matrix = sp.csr_matrix((tf, pid.astype(np.int32), indptr), shape=(len(words), len(vocab)))
+
+    def vector(self, word: str) -> np.ndarray:
+        """The word's normalised tf-idf vector, dense (zero where it shares nothing)."""
+        counts: dict[int, int] = {}
+        for gram in char_ngrams(word.lower()):
+            j = self.vocabulary.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        cols = np.array(sorted(counts), dtype=np.int64)
+        values = np.array([counts[j] for j in cols.tolist()], dtype=np.float64)
+        np.log(values, out=values)
+        values += 1.0
+        values *= self.idf[cols]
+        total = 0.0
+        for v in values.tolist():  # sequential, as scikit-learn's normaliser sums
+            total += v * v
+        dense = np.zeros(len(self.idf), dtype=np.float64)
+        if total:
+            dense[cols] = values / np.sqrt(total)
+        return dense
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + c)`` for every (start, count)."""
+    counts = np.maximum(counts, 0)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + offsets
+
+
+def _normalize_rows(data: np.ndarray, indptr: np.ndarray) -> None:
+    """Scale each CSR row to unit length, summing squares left to right like scikit-learn does."""
+    lengths = np.diff(indptr)
+    total = np.zeros(len(lengths), dtype=np.float64)
+    for k in range(int(lengths.max()) if len(lengths) else 0):
+        rows = np.flatnonzero(lengths > k)
+        value = data[indptr[rows] + k]
+        total[rows] += value * value
+    norm = np.sqrt(total)
+    norm[norm == 0.0] = 1.0
+    data /= np.repeat(norm, lengths)
+
+
+def _decode(code: int, base: int) -> str:
+    c3 = code % base
+    c2 = (code // base) % base
+    c1 = code // (base * base)
+    return chr(c1) + chr(c2) + (chr(c3 - 1) if c3 else "")
+
+
 class SpellingCorrector:
     """Fixes typos by looking the word up among the words of the indexed texts.
 
     Candidates come from a character n-gram TF-IDF over the known words (fast, no word list
     scan); the closest candidate is accepted only within a small Damerau-Levenshtein distance,
-    ties going to the word the texts use most ("officr" -> "officer", not "office").
+    ties going to the word the texts use most ("officr" -> "officer", not "office"). The n-gram
+    index is built on the first word that needs it: most questions have no typo, and a cold
+    ``faqbot ask`` should not pay for it.
     """
 
     def __init__(self, counts: dict[str, int], min_length: int = 5) -> None:
         self.counts = {w: int(c) for w, c in counts.items() if w.isalpha()}
         self.known = sorted(self.counts)
         self.min_length = min_length
-        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
-        self._matrix = self._vectorizer.fit_transform(self.known) if self.known else None
+        self._index: CharNgramIndex | None = None
+        self._lock = threading.Lock()
         self._cache: dict[str, str | None] = {}
 
     def __contains__(self, word: str) -> bool:
@@ -52,7 +191,7 @@ class SpellingCorrector:
 
     def correct(self, word: str) -> str | None:
         """The known word meant by ``word``, or None when nothing is close enough."""
-        if word in self.counts or len(word) < self.min_length or self._matrix is None:
+        if word in self.counts or len(word) < self.min_length or not self.known:
             return None
         if word not in self._cache:
             if len(self._cache) > 10_000:
@@ -60,21 +199,47 @@ class SpellingCorrector:
             self._cache[word] = self._closest(word)
         return self._cache[word]
 
+    def ngram_index(self) -> CharNgramIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = CharNgramIndex(self.known)
+        return self._index
+
     def _closest(self, word: str) -> str | None:
-        sims = (self._matrix @ self._vectorizer.transform([word]).T).toarray().ravel()
+        sims = self.ngram_index().matrix @ self.ngram_index().vector(word)
         limit = 1 if len(word) <= 8 else 2
         best: tuple[int, int, float] | None = None
         choice = None
-        for idx in np.argsort(-sims)[:10]:
+        # The ten most similar words (ties: alphabetical); only a positive similarity counts.
+        similar = np.flatnonzero(sims > 0)
+        for idx in similar[np.argsort(-sims[similar], kind="stable")[:10]].tolist():
             candidate = self.known[idx]
             # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
-            if sims[idx] <= 0 or candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
+            if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
                 continue
-            dist = edit_distance(word, candidate, transpositions=True)
+            dist = edit_distance(word, candidate)
             key = (dist, -self.counts[candidate], -float(sims[idx]))
             if dist <= limit and (best is None or key < best):
                 best, choice = key, candidate
         return choice
+
+
+class _TermsView:
+    """The single terms (or the word pairs) of a vocabulary, as a read-only set."""
+
+    def __init__(self, vocabulary: Mapping[str, int], pairs: bool) -> None:
+        self._vocabulary = vocabulary
+        self._pairs = pairs
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and term in self._vocabulary and (" " in term) == self._pairs
+
+    def __iter__(self) -> Iterator[str]:
+        return (t for t in self._vocabulary if (" " in t) == self._pairs)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @dataclass
@@ -101,8 +266,8 @@ class Analyzer:
         self.vocabulary = vocabulary
         self.bigrams = bigrams
         self.speller: SpellingCorrector | None = None
-        self.indexed_terms: set[str] = set()  # stems used by the passages
-        self.indexed_pairs: set[str] = set()  # adjacent stem pairs used by the passages
+        self.indexed_terms: set[str] | _TermsView = set()  # stems used by the passages
+        self.indexed_pairs: set[str] | _TermsView = set()  # adjacent stem pairs used by the passages
         self._vocabulary_words = vocabulary.alias_words()
 
     # -- passages ------------------------------------------------------------------------
@@ -110,42 +275,96 @@ class Analyzer:
         return self.vocabulary.canonicalize(normalize(text))
 
     def terms(self, doc: str | Query) -> list[str]:
-        """The analyzer handed to TfidfVectorizer: passage text, or an analysed question."""
+        """The terms the index counts: of a passage's text, or of an analysed question."""
         if isinstance(doc, Query):
             return doc.terms
-        terms = content_terms(self.canonical(doc))
-        return with_bigrams(terms) if self.bigrams else terms
+        return self.analyse(doc)[1]
+
+    def analyse(self, text: str, normalized: bool = False) -> tuple[str, list[str]]:
+        """(canonical text, terms) of a passage text (already ``normalize``d when ``normalized``):
+        one analysis for the callers needing both."""
+        canonical, unigrams = self.analyse_words(text, normalized)
+        return canonical, self.with_pairs(unigrams)
+
+    def analyse_words(self, text: str, normalized: bool = False) -> tuple[str, list[str]]:
+        """(canonical text, single-word terms): ``analyse`` before word pairs are added."""
+        canonical = self.vocabulary.canonicalize(text if normalized else normalize(text))
+        return canonical, content_terms(canonical)
+
+    def with_pairs(self, unigrams: list[str]) -> list[str]:
+        """The terms counted for these single-word terms: with adjacent pairs, when on."""
+        return with_bigrams(unigrams) if self.bigrams else unigrams
 
     def learn(self, texts: Iterable[str]) -> None:
         """Remember the words of the indexed texts: the spelling corrector's dictionary."""
-        counts: Counter[str] = Counter()
+        for _ in self.learn_terms(texts):
+            pass
+
+    def learn_terms(self, texts: Iterable[str], normalized: bool = False) -> Iterator[list[str]]:
+        """``learn``, yielding each text's ``terms`` on the way: building an index analyses every
+        text once for both. ``normalized``: the texts went through ``normalize`` already. The
+        corrector is ready when the iterator is exhausted."""
+        raw_counts: Counter[str] = Counter()
+        if not isinstance(self.indexed_terms, set) or not isinstance(self.indexed_pairs, set):
+            self.indexed_terms, self.indexed_pairs = set(), set()  # views of a previous index's vocabulary
         for text in texts:
-            # Raw words (role names included: "officr" is a typo of "officer") and their stems,
-            # which are often words themselves ("appointing" -> "appoint").
-            raw = words(normalize(text))
-            counts.update(raw)
-            counts.update(stem(w) for w in raw)
-            terms = content_terms(self.canonical(text))
+            norm = text if normalized else normalize(text)
+            raw_counts.update(words(norm))
+            terms = content_terms(self.vocabulary.canonicalize(norm))
+            both = with_bigrams(terms)
             self.indexed_terms.update(terms)
-            self.indexed_pairs.update(t for t in with_bigrams(terms) if " " in t)
+            self.indexed_pairs.update(both[len(terms):])
+            yield both if self.bigrams else terms
+        self.finish_learning(raw_counts)
+
+    def finish_learning(self, raw_counts: Counter[str], indexed: tuple[set[str], set[str]] | None = None,
+                        *more: tuple[set[str], set[str]]) -> None:
+        """Make the spelling corrector from the word counts of the indexed texts (and take the
+        indexed terms and pairs found, when given)."""
+        # Raw words (role names included: "officr" is a typo of "officer") and their stems, which
+        # are often words themselves ("appointing" -> "appoint"): each stem counts as often as its
+        # words (stemmed once per distinct word rather than once per occurrence).
+        counts = Counter(raw_counts)
+        for word, n in raw_counts.items():
+            counts[stem(word)] += n
         for word in self.vocabulary.alias_words() | STOP_WORDS:
             counts[word] += 1
         self.speller = SpellingCorrector(counts)
+        if indexed is not None:
+            self.indexed_terms = set(indexed[0]).union(*(m[0] for m in more))
+            self.indexed_pairs = set(indexed[1]).union(*(m[1] for m in more))
 
-    def to_state(self) -> dict:
-        return {
-            "known_words": self.speller.counts if self.speller else {},
-            "indexed_terms": sorted(self.indexed_terms),
-            "indexed_pairs": sorted(self.indexed_pairs),
-        }
+    def use_vocabulary(self, vocabulary: Mapping[str, int]) -> None:
+        """Look indexed terms up in the index's vocabulary instead of keeping copies of them.
 
-    def load_state(self, state: dict) -> None:
+        With word pairs on, the vocabulary's terms are exactly the indexed terms and pairs (both
+        come from the same documents); at 100,000 passages the copies would be millions of strings.
+        """
+        if self.bigrams:
+            self.indexed_terms = _TermsView(vocabulary, pairs=False)
+            self.indexed_pairs = _TermsView(vocabulary, pairs=True)
+
+    def to_state(self, vocabulary_holds_terms: bool = False) -> dict:
+        """JSON-able state; with ``vocabulary_holds_terms`` the indexed terms are left to the
+        vocabulary saved alongside (see ``use_vocabulary``)."""
+        state: dict[str, Any] = {"known_words": self.speller.counts if self.speller else {}}
+        if not (vocabulary_holds_terms and self.bigrams):
+            state["indexed_terms"] = sorted(self.indexed_terms)
+            state["indexed_pairs"] = sorted(self.indexed_pairs)
+        return state
+
+    def load_state(self, state: dict, vocabulary: Mapping[str, int] | None = None) -> None:
         self.speller = SpellingCorrector({str(w): int(c) for w, c in dict(state["known_words"]).items()})
-        self.indexed_terms = {str(t) for t in state["indexed_terms"]}
-        self.indexed_pairs = {str(t) for t in state["indexed_pairs"]}
+        if "indexed_terms" in state or vocabulary is None or not self.bigrams:
+            self.indexed_terms = {str(t) for t in state["indexed_terms"]}
+            self.indexed_pairs = {str(t) for t in state["indexed_pairs"]}
+        else:
+            self.use_vocabulary(vocabulary)
 
     # -- questions -----------------------------------------------------------------------
     def roles_in(self, canonical_text: str) -> list[str]:
+        if ROLE_PREFIX not in canonical_text:  # most sentences name no role: skip tokenising them
+            return []
         return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
 
     def query(self, question: str) -> Query:

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from bot.conversation import Conversations
 from bot.engine import Engine
+from bot.usage import NullRecorder, Recorder
 
 HISTORY = Path(os.environ.get("FAQBOT_HISTORY", Path.home() / ".faqbot_history"))
 HELP = """Ask a question in plain words. Commands:
@@ -41,9 +42,14 @@ def sources_text(engine: Engine) -> str:
     return "Documents I answer from:\n" + "\n".join(lines)
 
 
-def run_chat(engine: Engine, stdin: TextIO, out: TextIO, interactive: bool | None = None) -> int:
-    """Chat until /quit or end of input. Piped input gets answers only: no banner, no prompt."""
+def run_chat(engine: Engine, stdin: TextIO, out: TextIO, interactive: bool | None = None,
+             usage: Recorder | None = None) -> int:
+    """Chat until /quit or end of input. Piped input gets answers only: no banner, no prompt.
+
+    Every question (not the /commands) is handed to ``usage``, which writes it in the background.
+    """
     interactive = stdin.isatty() if interactive is None else interactive
+    usage = usage or NullRecorder()
     conversations = Conversations(engine.settings)
     key = "terminal"
     if interactive:
@@ -73,6 +79,7 @@ def run_chat(engine: Engine, stdin: TextIO, out: TextIO, interactive: bool | Non
             print("Okay, starting over.", file=out, flush=True)
         else:
             answer = conversations.ask(engine, key, line)
+            usage.question(answer, "chat")
             if interactive and answer.used_context and answer.about:
                 print(f"(about: {', '.join(answer.about)})", file=out)
             print(answer.reply + ("\n" if interactive else ""), file=out, flush=True)

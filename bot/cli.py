@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from bot import __version__
 
@@ -62,6 +62,26 @@ def _fraction(value: str) -> float:
     return number
 
 
+class Duration(NamedTuple):
+    text: str  # as typed, for messages
+    seconds: float | None  # None: no limit ("all")
+
+
+def _duration(value: str, allow_all: bool = True) -> Duration:
+    from bot.usage import parse_duration
+
+    if allow_all and value.strip().lower() == "all":
+        return Duration("all", None)
+    try:
+        return Duration(value.strip(), parse_duration(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _age(value: str) -> Duration:
+    return _duration(value, allow_all=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--knowledge", type=Path, metavar="DIR",
@@ -88,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask = sub.add_parser("ask", parents=[common, answering], help="answer one question (or stdin lines)")
     p_ask.add_argument("question", nargs="*", help="the question; omit it to read one input per line from stdin")
     p_ask.add_argument("--json", action="store_true", help="print JSON objects instead of text")
+    p_ask.add_argument("--log", action="store_true", help="record the questions in the usage log ($FAQBOT_DB)")
     p_ask.set_defaults(func=cmd_ask)
 
     p_chat = sub.add_parser("chat", parents=[common, answering], help="chat in the terminal")
@@ -99,6 +120,31 @@ def build_parser() -> argparse.ArgumentParser:
     p_discord.add_argument("--shard-ids", metavar="IDS", help="comma-separated shard ids for this process")
     p_discord.add_argument("--shard-count", type=_positive_int, metavar="N", help="total shards across processes")
     p_discord.set_defaults(func=cmd_discord)
+
+    p_report = sub.add_parser("report", parents=[common],
+                              help="questions the articles don't answer, from the usage log ($FAQBOT_DB)")
+    p_report.add_argument("--since", type=_duration, default=Duration("30d", 30 * 86400.0), metavar="AGE",
+                          help="the period to report on, e.g. 7d, 12h, 2w, or 'all' (default: 30d)")
+    p_report.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p_report.add_argument("--suggest", action="store_true",
+                          help="for frequent unanswered questions: the closest passage and a synonym to add")
+    p_report.add_argument("--min-count", type=_positive_int, default=2, metavar="N",
+                          help="suggest only for questions asked at least N times (default: 2)")
+    p_report.add_argument("--limit", type=_positive_int, default=20, metavar="N",
+                          help="question groups to list (default: 20)")
+    p_report.add_argument("--low-confidence", type=_fraction, metavar="X",
+                          help="answers below this confidence count as gaps (default: auto_answer_threshold)")
+    p_report.add_argument("--prune", type=_age, metavar="AGE",
+                          help="instead of reporting, delete records older than AGE (e.g. 90d)")
+    p_report.set_defaults(func=cmd_report)
+
+    p_alias = sub.add_parser("alias", parents=[common], help="edit the synonyms file (synonyms.ini)")
+    alias_sub = p_alias.add_subparsers(dest="alias_command", metavar="ACTION", required=True)
+    p_alias_add = alias_sub.add_parser("add", parents=[common],
+                                       help='add TERM as another way to say TARGET (e.g. "moolah" "salary")')
+    p_alias_add.add_argument("term", help="the word or phrase people use")
+    p_alias_add.add_argument("target", help="what it means: a word the articles use, or a role")
+    p_alias_add.set_defaults(func=cmd_alias_add)
     return parser
 
 
@@ -155,8 +201,9 @@ def _error_object(id_: Any, question: str, message: str) -> dict[str, Any]:
             "source": None, "section": None, "alternatives": [], "reply": message}
 
 
-def run_batch(engine, lines: Iterable[str], out: TextIO, as_json: bool) -> int:
-    """Answer one input per line, printing (and flushing) one result per line, in order."""
+def run_batch(engine, lines: Iterable[str], out: TextIO, as_json: bool, usage=None) -> int:
+    """Answer one input per line, printing (and flushing) one result per line, in order; each
+    answer is recorded with ``usage`` (a ``bot.usage`` recorder) when one is given."""
     from bot.conversation import Conversations
 
     conversations = Conversations(engine.settings)
@@ -169,28 +216,130 @@ def run_batch(engine, lines: Iterable[str], out: TextIO, as_json: bool) -> int:
         answer = conversations.ask(engine, session, question) if session else engine.ask(question)
         print(json.dumps(answer.to_json(id_), ensure_ascii=False) if as_json else answer.reply + "\n",
               file=out, flush=True)
+        if usage is not None:
+            usage.question(answer, "ask")
     return EXIT_OK
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     engine = open_engine(args)
-    if not args.question:
-        return run_batch(engine, sys.stdin, out, args.json)
-    answer = engine.ask(" ".join(args.question))
-    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else answer.reply, file=out)
+    with _recorder() if args.log else _no_recorder() as usage:
+        if not args.question:
+            return run_batch(engine, sys.stdin, out, args.json, usage)
+        answer = engine.ask(" ".join(args.question))
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else answer.reply, file=out)
+        usage.question(answer, "ask")
     return EXIT_OK
 
 
 def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     from bot.chat import run_chat
 
-    return run_chat(open_engine(args), sys.stdin, out)
+    engine = open_engine(args)
+    with _recorder() as usage:
+        return run_chat(engine, sys.stdin, out, usage=usage)
 
 
 def cmd_discord(args: argparse.Namespace, out: TextIO) -> int:
     from bot.discord_app.runner import run_discord  # only this command needs discord.py
 
     return run_discord(args, open_engine)
+
+
+# -- the usage log --------------------------------------------------------------------------------
+def usage_config():
+    """``FAQBOT_LOG`` and ``FAQBOT_DB`` as a ``bot.usage.UsageConfig`` (the Discord runner uses it too)."""
+    from bot.usage import UsageConfig, UsageConfigError
+
+    try:
+        return UsageConfig.from_env(os.environ)
+    except UsageConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def _recorder():
+    """The usage recorder the environment asks for; it writes in the background, so a slow or
+    broken log file never delays an answer (a failed write is one warning on stderr)."""
+    from bot.usage import open_recorder
+
+    config = usage_config()
+    if not config.enabled:
+        log.debug("Not recording questions: FAQBOT_LOG=off")
+    return open_recorder(config)
+
+
+def _no_recorder():
+    from bot.usage import NullRecorder
+
+    return NullRecorder()
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    import sqlite3
+    from dataclasses import replace
+
+    from bot.gaps import add_suggestions, read_report
+    from bot.usage import UsageLogError
+    from bot.vocabulary import VOCABULARY_FILE, Vocabulary
+
+    config = usage_config()
+    try:
+        if args.prune is not None:
+            return _prune(config.path, args.prune, args.json, out)
+        knowledge = args.knowledge or default_knowledge()
+        low = args.low_confidence
+        if low is None:
+            low = _settings(args, knowledge).auto_answer_threshold
+        engine = open_engine(args) if args.suggest else None
+        if engine is not None:
+            vocabulary = engine.retriever.analyzer.vocabulary
+        else:  # grouping folds synonyms together when the knowledge folder is at hand
+            vocabulary = Vocabulary.load(knowledge / VOCABULARY_FILE) if knowledge.is_dir() else None
+        report = read_report(config.path, since=args.since.seconds, low_confidence=low, vocabulary=vocabulary,
+                             limit=args.limit)
+        if engine is not None:
+            report = add_suggestions(report, engine, min_count=args.min_count)
+    except UsageLogError as exc:
+        raise CliError(str(exc)) from exc
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot read the usage log {config.path}: {exc}") from exc
+    if not config.enabled:
+        report = replace(report, note="; ".join(filter(None, [report.note, "recording is off: FAQBOT_LOG=off"])))
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if args.json else "\n".join(report.lines()),
+          file=out)
+    return EXIT_OK
+
+
+def _prune(path: Path, age: Duration, as_json: bool, out: TextIO) -> int:
+    from bot.usage import UsageLog
+
+    questions = clicks = 0
+    if path.is_file():
+        with UsageLog(path, create=False) as db:
+            questions, clicks = db.prune(age.seconds or 0.0)
+    if as_json:
+        print(json.dumps({"usage_log": str(path), "older_than": age.text, "deleted_questions": questions,
+                          "deleted_feedback": clicks}), file=out)
+    elif not path.is_file():
+        print(f"Nothing to prune: there is no usage log at {path}.", file=out)
+    else:
+        print(f"Deleted {questions} questions and {clicks} feedback clicks older than {age.text} from {path}.",
+              file=out)
+    return EXIT_OK
+
+
+def cmd_alias_add(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.index_store import check_knowledge
+    from bot.vocabulary import VOCABULARY_FILE, add_alias
+
+    knowledge = args.knowledge or default_knowledge()
+    check_knowledge(knowledge)
+    added = add_alias(knowledge / VOCABULARY_FILE, args.term, args.target)
+    where = "a new group" if added.new_group else f'"{added.canonical}"'
+    print(f'Added "{added.term}" to {where} in [{added.section}] of {added.path}.\n'
+          "It takes effect the next time faqbot loads the index (rebuilt automatically then); "
+          "a running Discord bot picks it up with /faq reload.", file=out)
+    return EXIT_OK
 
 
 # -- entry point -----------------------------------------------------------------------------

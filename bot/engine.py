@@ -8,6 +8,7 @@ the light of the conversation's topic. It never imports discord.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -22,6 +23,7 @@ from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
 from bot.index_store import load_index
+from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
 from bot.textproc import normalize
 
@@ -42,6 +44,12 @@ _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
+
+
+def passage_id(source: str, text: str) -> str:
+    """A short id for a passage that stays the same across index rebuilds while its text does,
+    so the usage log can count feedback per passage (and it fits in a button's custom id)."""
+    return hashlib.sha256(f"{source}\0{text}".encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class Answer:
     reason: str | None = None  # why there is no answer: "empty", "too_long", "low_confidence"
     resolved: str | None = None  # the question as understood in context, when context was used
     topic: Topic | None = None  # the conversation's topic after this turn (None: unchanged)
+    passage_id: str | None = None  # ``passage_id`` of the passage answered with (the first of two)
 
     @property
     def used_context(self) -> bool:
@@ -323,6 +332,7 @@ class Engine:
         return Answer(
             question, "answer", reply, score=conf, text=text, source=p.source, title=p.title, section=p.section,
             alternatives=alternatives, choices=choices, about=about, topic=topic,
+            passage_id=passage_id(p.source, p.text),
         )
 
     def choice_answer(self, question: str, choice: Alternative) -> Answer:
@@ -332,7 +342,16 @@ class Engine:
         title = passage.title if passage else choice.source
         reply = self._format(choice.text, title, choice.section, choice.source, choice.score)
         return Answer(question, "answer", reply, score=choice.score, text=choice.text, source=choice.source,
-                      title=title, section=choice.section)
+                      title=title, section=choice.section, passage_id=passage_id(choice.source, choice.text))
+
+    def closest(self, question: str) -> tuple[Passage, float] | None:
+        """The best passage for ``question`` and its confidence, even when too low to answer with
+        (for the knowledge-gap report); None when no passage shares a word with it."""
+        query = self.retriever.analyzer.query(question)
+        hits = self.retriever.retrieve(query, k=1)
+        if not hits or hits[0].score <= 0:
+            return None
+        return hits[0].passage, self.confidence(hits[0], query)
 
     def _alternative(self, hit: Hit, conf: float) -> Alternative:
         p = hit.passage

@@ -9,10 +9,12 @@ lists, and plain paragraphs. Page furniture (navigation, search boxes, dates, ta
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from bot.textproc import ends_sentence, sentences
@@ -65,7 +67,8 @@ class Passage:
     question: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # Every field is a str, int or None: a shallow dict equals ``asdict`` without its deep copies.
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, data: dict) -> Passage:
@@ -533,9 +536,26 @@ def read_source(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
 def load_folder(folder: Path, max_chars: int = MAX_PASSAGE_CHARS, pack_sections: bool = True,
                 max_bytes: int = MAX_FILE_BYTES) -> tuple[list[Passage], list[str]]:
     """Passages of every readable article in ``folder`` and one warning per skipped file."""
+    sources = list(iter_sources(folder))
+    workers = min(4, os.cpu_count() or 1) if len(sources) >= PARALLEL_FROM_FILES else 1
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # Thousands of files: parse consecutive shares in forked processes, joined in order.
+        edges = [round(len(sources) * k / workers) for k in range(workers + 1)]
+        shares = [(folder, sources[a:b], max_chars, pack_sections, max_bytes) for a, b in pairwise(edges)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.starmap(_load_files, shares, chunksize=1)
+        return [p for ps, _ in done for p in ps], [w for _, ws in done for w in ws]
+    return _load_files(folder, sources, max_chars, pack_sections, max_bytes)
+
+
+PARALLEL_FROM_FILES = 500
+
+
+def _load_files(folder: Path, sources: list[Path], max_chars: int, pack_sections: bool,
+                max_bytes: int) -> tuple[list[Passage], list[str]]:
     passages: list[Passage] = []
     warnings: list[str] = []
-    for path in iter_sources(folder):
+    for path in sources:
         rel = path.relative_to(folder).as_posix()
         try:
             text = read_source(path, max_bytes)

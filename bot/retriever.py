@@ -9,16 +9,22 @@ Everything learned from the passages ends in ``_``.
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
 import re
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.analysis import Analyzer, Query
+from bot.analysis import Analyzer, Query, with_bigrams
 from bot.ingest import Passage
-from bot.textproc import sentences
+from bot.termmatrix import Postings, TermCounts
+from bot.textproc import content_terms, normalize, sentences, words
 from bot.vocabulary import ROLE_PREFIX
 
 
@@ -47,18 +53,36 @@ class Weights:
     focus: float = 0.35  # bonus for a passage whose heading names exactly the roles asked about
 
 
-def _units(passage: Passage, analyzer: Analyzer) -> list[str]:
-    """Sentences, list items and table rows of a passage: the finest things a question targets.
+Splitter = Callable[[str], list[str]]
+
+
+def _pieces(passage: Passage, analyzer: Analyzer, split: Splitter = sentences) -> list[tuple[str, str, list[str]]]:
+    """Sentences, list items and table rows of a passage, in order and covering all its text,
+    each as (text, canonical text, single-word terms)."""
+    return [(piece, *analyzer.analyse_words(piece))
+            for line in passage.text.split("\n") for piece in (split(line) if len(line) > 160 else [line])]
+
+
+def _units(pieces: list[tuple[str, str, list[str]]], analyzer: Analyzer) -> list[tuple[str, str, list[str]]]:
+    """The pieces a question can target, each as (text, canonical text, terms).
 
     Units with fewer than three terms (a table's header "VP Operations COO") are left out: they
     would match any question naming the same roles perfectly while saying nothing.
     """
-    out = []
-    for line in passage.text.split("\n"):
-        for unit in sentences(line) if len(line) > 160 else [line]:
-            if len({t for t in analyzer.terms(unit) if " " not in t}) >= 3:
-                out.append(unit)
-    return out
+    return [(piece, canonical, analyzer.with_pairs(unigrams)) for piece, canonical, unigrams in pieces
+            if len(set(unigrams)) >= 3]
+
+
+def _joined(canonical: str, parts: list[tuple[str, list[str]]]) -> list[str] | None:
+    """The single-word terms of a text made of ``parts`` (canonical text, terms), when its own
+    canonical text is theirs joined; None when it is not (a role name across two parts).
+
+    Normalising is the same part by part (whitespace between parts becomes one space, tested),
+    so then tokenising the whole gives the parts' tokens in order: one analysis saved per text.
+    """
+    if canonical != " ".join(c for c, _ in parts if c):
+        return None
+    return [t for _, terms in parts for t in terms]
 
 
 _PREAMBLE = re.compile(
@@ -71,11 +95,111 @@ _PREAMBLE = re.compile(
 )
 
 
-def is_preamble(text: str) -> bool:
+def is_preamble(text: str, split: Splitter = sentences) -> bool:
     """True for a passage that mostly announces what comes ("In this article, we will ...")."""
     # Headings and table rows don't end like sentences; only prose can announce.
-    units = [s for line in text.split("\n") for s in sentences(line) if s.rstrip().endswith((".", "!", "?", ":"))]
+    units = [s for line in text.split("\n") for s in split(line) if s.rstrip().endswith((".", "!", "?", ":"))]
     return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)
+
+
+def _memo(function: Splitter) -> Splitter:
+    """``function`` remembering its results: one build splits each line twice (units, lead-ins)."""
+    cache: dict[str, list[str]] = {}
+
+    def call(text: str) -> list[str]:
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = function(text)
+        return found
+
+    return call
+
+
+# Collections from this many passages up are analysed in several processes when the machine
+# has several CPUs: analysing text is pure Python, so one process uses one CPU.
+PARALLEL_FROM_PASSAGES = 20_000
+
+
+def build_workers(passages: int) -> int:
+    """How many processes ``TfidfRetriever.index`` analyses ``passages`` passages with."""
+    if passages < PARALLEL_FROM_PASSAGES or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass
+class _Analysis:
+    """What analysing a consecutive share of the passages gives (see ``TfidfRetriever._analyse``)."""
+
+    counts: TermCounts
+    raw_counts: Counter[str]
+    mentions: np.ndarray
+    heading: np.ndarray
+    title: np.ndarray
+    owner: array  # passage of each unit (global numbers)
+    lead: np.ndarray
+    indexed: tuple[set[str], set[str]] | None  # indexed terms and pairs, without word pairs only
+
+
+_BUILDING: TfidfRetriever | None = None  # what forked analysis processes work on
+
+
+def _analyse_share(bounds: tuple[int, int]) -> _Analysis:
+    assert _BUILDING is not None
+    return _BUILDING._analyse(*bounds)
+
+
+def _analyse_in_processes(retriever: TfidfRetriever, workers: int) -> Iterator[_Analysis]:
+    """``retriever._analyse`` over consecutive shares, in forked processes (which inherit the
+    passages and analyzer instead of receiving them); results come back in passage order."""
+    global _BUILDING
+    n = len(retriever.passages_)
+    edges = [round(n * k / workers) for k in range(workers + 1)]
+    shares = list(pairwise(edges))
+    _BUILDING = retriever
+    gc.freeze()  # the collector in a child would otherwise touch (and copy) every inherited object
+    try:
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            rest = pool.imap(_analyse_share, shares[1:], chunksize=1)
+            # This process takes the first share itself rather than wait: one process fewer,
+            # and one share less to send back.
+            yield retriever._analyse(*shares[0])
+            yield from rest
+    finally:
+        gc.unfreeze()
+        _BUILDING = None
+
+
+_TEXT_COLUMNS = ("text", "context")
+
+
+def _text_column(name: str, texts: list[str]) -> dict[str, np.ndarray]:
+    """Texts as one UTF-8 byte array and where each ends."""
+    encoded = [t.encode("utf-8") for t in texts]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    return {f"passages.{name}.utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            f"passages.{name}.ends": ends}
+
+
+def _read_text_column(arrays: dict[str, np.ndarray], name: str) -> list[str]:
+    blob = np.asarray(arrays[f"passages.{name}.utf8"])
+    ends = np.asarray(arrays[f"passages.{name}.ends"])
+    if blob.dtype != np.uint8 or blob.ndim != 1 or ends.dtype != np.int64 or ends.ndim != 1 or \
+            (len(ends) and (ends[0] < 0 or ends[-1] != len(blob) or np.any(np.diff(ends) < 0))):
+        raise ValueError(f"passage {name}s are inconsistent")
+    data = blob.tobytes()
+    starts = [0, *ends[:-1].tolist()]
+    return [data[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist(), strict=True)]
+
+
+def _passages(columns: dict) -> list[Passage]:
+    """Passages from their stored columns (ValueError when they are not whole)."""
+    fields = list(Passage.__dataclass_fields__)
+    if not isinstance(columns, dict) or not all(isinstance(columns.get(f), list) for f in fields):
+        raise ValueError("passages are not stored by column")
+    if len({len(columns[f]) for f in fields}) != 1:
+        raise ValueError("passage columns differ in length")
+    return [Passage(*row) for row in zip(*(columns[f] for f in fields), strict=True)]
 
 
 class TfidfRetriever:
@@ -89,110 +213,196 @@ class TfidfRetriever:
         self.sublinear_tf = sublinear_tf
 
     # -- building ------------------------------------------------------------------------
-    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
-        return TfidfVectorizer(
-            analyzer=self.analyzer.terms, sublinear_tf=self.sublinear_tf, vocabulary=vocabulary,
-            dtype=np.float32,
-        )
+    def index(self, passages: list[Passage], workers: int | None = None) -> TfidfRetriever:
+        """Learn the vocabulary and weights from ``passages`` and vectorise them.
 
-    def index(self, passages: list[Passage]) -> TfidfRetriever:
-        """Learn the vocabulary and weights from ``passages`` and vectorise them."""
+        One pass analyses every text once (a passage with its headings for the vocabulary and
+        the spelling corrector, then its text, headings and units for their matrices), counting
+        terms into compact arrays. Large collections are analysed by ``workers`` processes
+        (default: ``build_workers``), each taking a consecutive share of the passages; the
+        result is the same to the bit (``tests/test_termmatrix.py``).
+        """
         if not passages:
             raise ValueError("no passages to index")
         self.passages_ = list(passages)
-        documents = [f"{p.text}\n{p.context}" for p in passages]
-        self.analyzer.learn(documents)
-        self.vectorizer_ = self._vectorizer()
-        self.vectorizer_.fit(documents)
-        self.body_ = self.vectorizer_.transform([p.text for p in passages]).tocsr()
-        self.context_ = self.vectorizer_.transform([p.context for p in passages]).tocsr()
-        units = [_units(p, self.analyzer) for p in passages]
-        self.sentence_owner_ = np.repeat(np.arange(len(passages)), [len(u) for u in units]).astype(np.int32)
-        self.sentences_ = self.vectorizer_.transform([s for u in units for s in u]).tocsr()
-        self.lead_ = np.array([p.section in (None, p.title) or is_preamble(p.text) for p in passages])
-        self._index_roles(units)
+        analyzer = self.analyzer
+        self.roles_ = sorted(analyzer.vocabulary.role_names)
+        n = len(self.passages_)
+        workers = build_workers(n) if workers is None else max(1, workers)
+        if workers > 1 and analyzer.bigrams:
+            parts = _analyse_in_processes(self, workers)
+        else:
+            parts = iter([self._analyse(0, n)])
+        counts = TermCounts(("documents", "body", "context", "sentences"), documents="documents")
+        raw_counts: Counter[str] = Counter()
+        rows: dict[str, list[np.ndarray]] = {"mentions": [], "heading": [], "title": [], "owner": [], "lead": []}
+        indexed = []
+        for part in parts:  # one share at a time: only one share's counts are ever held twice
+            counts.absorb(part.counts)
+            raw_counts.update(part.raw_counts)
+            for name, found in rows.items():
+                value = getattr(part, name)
+                found.append(np.frombuffer(value, dtype=np.int32) if name == "owner" else value)
+            if part.indexed is not None:
+                indexed.append(part.indexed)
+            del part
+        mentions, heading, title, owner, lead = (np.concatenate(rows[name]) for name in rows)
+        analyzer.finish_learning(raw_counts, *indexed)
+        vocabulary, self.idf_, matrices = counts.finish(sublinear_tf=self.sublinear_tf)
+        del counts
+        self.vocabulary_ = vocabulary
+        self.body_, self.context_, self.sentences_ = (
+            Postings.from_csr(matrices.pop(name)) for name in ("body", "context", "sentences"))
+        self.sentence_owner_ = owner
+        self.lead_ = lead
+        self.role_mentions_, self.role_heading_, self.role_title_ = mentions, heading, title
+        self.role_terms_ = np.asarray(
+            sorted(j for t, j in vocabulary.items()
+                   if ROLE_PREFIX in t and any(part.startswith(ROLE_PREFIX) for part in t.split())),
+            dtype=np.int32)
+        analyzer.use_vocabulary(vocabulary)
         self._prepare()
         return self
 
-    def _index_roles(self, units: list[list[str]]) -> None:
-        """Per passage and role: sentences naming it, and whether its heading / title does."""
-        self.roles_ = sorted(self.analyzer.vocabulary.role_names)
+    def _analyse(self, start: int, stop: int) -> _Analysis:
+        """Analyse passages ``start:stop``: their term counts, words and role flags."""
+        analyzer = self.analyzer
+        counts = TermCounts(("documents", "body", "context", "sentences"), documents="documents")
+        raw_counts: Counter[str] = Counter()
         column = {r: i for i, r in enumerate(self.roles_)}
-        shape = (len(self.passages_), len(self.roles_))
+        shape = (stop - start, len(self.roles_))
         mentions, heading, title = (np.zeros(shape, dtype=np.float32) for _ in range(3))
-        for i, p in enumerate(self.passages_):
-            for unit in units[i] or [p.text]:
-                for role in set(self.analyzer.roles_in(self.analyzer.canonical(unit))) & column.keys():
-                    mentions[i, column[role]] += 1
-            for target, text in ((heading, p.context), (title, p.title)):
-                for role in self.analyzer.roles_in(self.analyzer.canonical(text)):
+        owner = array("i")
+        lead = np.zeros(stop - start, dtype=bool)
+        titles: dict[str, list[str]] = {}
+        # Without word pairs the vocabulary is not the indexed terms and pairs: keep them.
+        indexed: tuple[set[str], set[str]] | None = None if analyzer.bigrams else (set(), set())
+        for i in range(start, stop):
+            p, row = self.passages_[i], i - start
+            split = _memo(sentences)  # lines are split twice per passage (units, lead-in): not across
+            # A passage's document is its text and headings, f"{text}\n{context}"; normalising
+            # joins lines with one space, so its normal form is the two normal forms joined (tested).
+            text, context = normalize(p.text), normalize(p.context)
+            document = " ".join(part for part in (text, context) if part)
+            raw_counts.update(words(document))  # the spelling corrector's dictionary
+            # Text, headings and document (both) tokenised once: each text's terms are its
+            # pieces' terms when its canonical form is theirs joined (else analysed on its own).
+            pieces = _pieces(p, analyzer, split)
+            text_canonical = analyzer.vocabulary.canonicalize(text)
+            body = _joined(text_canonical, [(c, t) for _, c, t in pieces])
+            if body is None:
+                body = content_terms(text_canonical)
+            context_canonical, context_words = analyzer.analyse_words(context, normalized=True)
+            document_canonical = analyzer.vocabulary.canonicalize(document)
+            document_words = _joined(document_canonical, [(text_canonical, body), (context_canonical, context_words)])
+            if document_words is None:
+                document_words = content_terms(document_canonical)
+            document_terms = analyzer.with_pairs(document_words)
+            if indexed is not None:
+                indexed[0].update(document_terms)
+                indexed[1].update(t for t in with_bigrams(document_terms) if " " in t)
+            counts.add("documents", document_terms)
+            counts.add("body", analyzer.with_pairs(body))
+            context_terms = analyzer.with_pairs(context_words)
+            counts.add("context", context_terms)
+            units = _units(pieces, analyzer)
+            for _, _, terms in units:
+                counts.add("sentences", terms)
+            owner.extend([i] * len(units))
+            # Per passage and role: units naming it, and whether its heading / title does.
+            for canonical in [c for _, c, _ in units] or [analyzer.canonical(p.text)]:
+                for role in set(analyzer.roles_in(canonical)) & column.keys():
+                    mentions[row, column[role]] += 1
+            if p.title not in titles:
+                titles[p.title] = analyzer.roles_in(analyzer.canonical(p.title))
+            for target, found in ((heading, analyzer.roles_in(context_canonical)), (title, titles[p.title])):
+                for role in found:
                     if role in column:
-                        target[i, column[role]] = 1
-        self.role_mentions_, self.role_heading_, self.role_title_ = mentions, heading, title
+                        target[row, column[role]] = 1
+            lead[row] = p.section in (None, p.title) or is_preamble(p.text, split)
+        return _Analysis(counts, raw_counts, mentions, heading, title, owner, lead, indexed)
 
-    def _prepare(self) -> None:
+    def _prepare(self, presence: Postings | None = None) -> None:
         """Derived, query-time structures (rebuilt on load rather than stored)."""
-        self._idf = self.vectorizer_.idf_.astype(np.float32)
+        self._idf = self.idf_
         self._max_idf = float(self._idf.max())
-        vocabulary = self.vectorizer_.vocabulary_
-        self._is_role_term = np.zeros(len(vocabulary), dtype=bool)
-        for term, j in vocabulary.items():
-            self._is_role_term[j] = any(part.startswith(ROLE_PREFIX) for part in term.split())
-        # Which passages contain which terms (in text or headings), for coverage.
-        self._presence = ((self.body_ + self.context_) > 0).astype(np.float32).tocsr()
+        self._is_role_term = np.zeros(len(self.vocabulary_), dtype=bool)
+        self._is_role_term[self.role_terms_] = True
+        self._presence = presence if presence is not None else self._term_presence()
         self._role_column = {r: i for i, r in enumerate(self.roles_)}
         named = (self.role_heading_ + self.role_title_).sum(axis=0) > 0
         self._covered_roles = {r for r, yes in zip(self.roles_, named, strict=True) if yes}
         self._most_mentions = self.role_mentions_.max(axis=1, keepdims=True) if self.roles_ else None
         self._headed = (self.role_heading_.sum(axis=1, keepdims=True) > 0)
-        self._focus = [self._passage_focus(i) for i in range(len(self.passages_))]
+        self._heading_roles = self.role_heading_ > 0
+        self._support = self._support_table()
+        # Which roles each passage's heading names, as one number (bit j: role j), so "names
+        # exactly the roles asked" is one comparison per passage.
+        self._heading_code = (self._heading_roles.astype(np.int64) << np.arange(len(self.roles_), dtype=np.int64)
+                              ).sum(axis=1) if 0 < len(self.roles_) <= 62 else None
+        self._focus: dict[int, tuple[str, ...]] = {}
+
+    def _term_presence(self) -> Postings:
+        """Which passages contain which terms (in text or headings), weight 1: for coverage.
+        Worked out when building (SciPy merges the two matrices); loading reads it back."""
+        import scipy.sparse as sp
+
+        def csc(m: Postings) -> sp.csc_matrix:
+            return sp.csc_matrix((m.data, m.indices, m.indptr), shape=(m.n_rows, m.n_terms))
+
+        both = (csc(self.body_) + csc(self.context_)).tocsc()
+        both.sort_indices()
+        return Postings(np.ones(both.nnz, dtype=np.float32), both.indices.astype(np.int32, copy=False),
+                        both.indptr.astype(np.int64, copy=False), self.body_.n_rows)
 
     # -- saving and loading (plain JSON + arrays; never pickle) ----------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """JSON-able state and named arrays, enough for ``load_state`` to answer questions."""
+        fields = [f for f in Passage.__dataclass_fields__ if f not in _TEXT_COLUMNS]
         state = {
-            "passages": [p.to_dict() for p in self.passages_],
-            "vocabulary": self.vectorizer_.vocabulary_,
+            # By column: 100,000 passages parse twice as fast as a list of 100,000 objects. The
+            # long texts go to the arrays file as UTF-8 (no JSON to parse: most of the manifest).
+            "passages": {f: [getattr(p, f) for p in self.passages_] for f in fields},
+            "vocabulary": self.vocabulary_,
             "roles": self.roles_,
-            "analyzer": self.analyzer.to_state(),
+            "analyzer": self.analyzer.to_state(vocabulary_holds_terms=True),
         }
         arrays: dict[str, np.ndarray] = {
-            "idf": self.vectorizer_.idf_.astype(np.float64), "sentence_owner": self.sentence_owner_,
-            "lead": self.lead_, "role_mentions": self.role_mentions_, "role_heading": self.role_heading_,
-            "role_title": self.role_title_,
+            "idf": self.idf_, "sentence_owner": self.sentence_owner_, "lead": self.lead_,
+            "role_mentions": self.role_mentions_, "role_heading": self.role_heading_, "role_title": self.role_title_,
+            "role_terms": self.role_terms_,
         }
         for name in self._MATRICES:
-            m: sp.csr_matrix = getattr(self, name)
-            key = name.rstrip("_")
-            arrays.update({f"{key}.data": m.data, f"{key}.indices": m.indices, f"{key}.indptr": m.indptr,
-                           f"{key}.shape": np.asarray(m.shape, dtype=np.int64)})
+            arrays.update(getattr(self, name).arrays(name.rstrip("_")))
+        for f in _TEXT_COLUMNS:
+            arrays.update(_text_column(f, [getattr(p, f) for p in self.passages_]))
+        # Stored rather than derived: working the union out took most of loading a large index.
+        arrays.update({"presence.indices": self._presence.indices, "presence.indptr": self._presence.indptr})
         return state, arrays
 
     def load_state(self, state: dict, arrays: dict[str, np.ndarray]) -> TfidfRetriever:
         """Restore from ``to_state`` output, checking that every shape agrees (ValueError if not)."""
-        self.passages_ = [Passage.from_dict(d) for d in state["passages"]]
-        vocabulary = {str(k): int(v) for k, v in state["vocabulary"].items()}
+        self.passages_ = _passages({**state["passages"], **{f: _read_text_column(arrays, f) for f in _TEXT_COLUMNS}})
+        vocabulary = state["vocabulary"]
+        if not isinstance(vocabulary, dict) or not all(type(j) is int for j in vocabulary.values()):
+            raise ValueError("vocabulary is not a mapping of terms to numbers")
         n, v = len(self.passages_), len(vocabulary)
-        if not n or sorted(vocabulary.values()) != list(range(v)):
+        numbers = np.fromiter(vocabulary.values(), dtype=np.int64, count=v)
+        if not n or not v or numbers.min() < 0 or numbers.max() >= v or \
+                not np.all(np.bincount(numbers, minlength=v) == 1):
             raise ValueError("vocabulary is not a 0..n-1 mapping")
-        self.vectorizer_ = self._vectorizer(vocabulary)
-        idf = np.asarray(arrays["idf"], dtype=np.float64)
-        if idf.shape != (v,) or not np.all(np.isfinite(idf)):
+        self.vocabulary_ = vocabulary
+        idf = np.asarray(arrays["idf"])
+        if idf.dtype != np.float32 or idf.shape != (v,) or not np.all(np.isfinite(idf)):
             raise ValueError("idf does not match the vocabulary")
-        self.vectorizer_.idf_ = idf
+        self.idf_ = idf
         for name in self._MATRICES:
-            key = name.rstrip("_")
-            shape = tuple(int(x) for x in arrays[f"{key}.shape"])
-            matrix = sp.csr_matrix(
-                (arrays[f"{key}.data"], arrays[f"{key}.indices"], arrays[f"{key}.indptr"]), shape=shape)
-            matrix.check_format(full_check=True)
-            if shape[1] != v or not np.all(np.isfinite(matrix.data)):
-                raise ValueError(f"{key} matrix does not match the vocabulary")
-            setattr(self, name, matrix)
-        if self.body_.shape[0] != n or self.context_.shape[0] != n:
+            setattr(self, name, Postings.from_arrays(arrays, name.rstrip("_"), v))
+        if self.body_.n_rows != n or self.context_.n_rows != n:
             raise ValueError("passage matrices do not match the passages")
-        owner = np.asarray(arrays["sentence_owner"], dtype=np.int32)
-        if owner.shape != (self.sentences_.shape[0],) or (len(owner) and not 0 <= owner.min() <= owner.max() < n):
+        owner = np.asarray(arrays["sentence_owner"])
+        if owner.dtype != np.int32 or owner.shape != (self.sentences_.n_rows,) or \
+                (len(owner) and not 0 <= owner.min() <= owner.max() < n):
             raise ValueError("sentence owners do not match")
         self.sentence_owner_ = owner
         self.roles_ = [str(r) for r in state["roles"]]
@@ -204,16 +414,24 @@ class TfidfRetriever:
             setattr(self, f"{name}_", matrix)
         if self.lead_.shape != (n,):
             raise ValueError("lead flags do not match the passages")
-        self.analyzer.load_state(state["analyzer"])
-        self._prepare()
+        role_terms = np.asarray(arrays["role_terms"])
+        if role_terms.dtype != np.int32 or role_terms.ndim != 1 or \
+                (len(role_terms) and not 0 <= role_terms.min() <= role_terms.max() < v):
+            raise ValueError("role terms do not match the vocabulary")
+        self.role_terms_ = role_terms
+        presence = Postings.from_arrays(
+            {**arrays, "presence.data": np.broadcast_to(np.float32(1.0), arrays["presence.indices"].shape),
+             "presence.shape": np.asarray([n, v], dtype=np.int64)}, "presence", v)
+        self.analyzer.load_state(state["analyzer"], vocabulary)
+        self._prepare(presence)
         return self
 
     # -- querying ------------------------------------------------------------------------
     def query_vector(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
-        """The question's TF-IDF vector as (term columns, weights), exactly as
-        ``vectorizer_.transform`` computes it, without its per-call validation overhead."""
+        """The question's TF-IDF vector as (term columns, weights), exactly as the passages'
+        rows are computed (``TermCounts``): sublinear tf times idf, unit length, in float32."""
         counts: dict[int, int] = {}
-        vocabulary = self.vectorizer_.vocabulary_
+        vocabulary = self.vocabulary_
         for term in query.terms:
             j = vocabulary.get(term)
             if j is not None:
@@ -227,26 +445,25 @@ class TfidfRetriever:
         weights = tf * self._idf[cols]
         return cols, weights / np.linalg.norm(weights)
 
-    def _dense(self, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        vector = np.zeros(len(self._idf), dtype=np.float32)
-        vector[cols] = weights
-        return vector
-
     def role_support(self, roles: list[str]) -> np.ndarray:
         """Per passage, how much it is about the asked roles (0..1)."""
         cols = [self._role_column[r] for r in roles if r in self._role_column]
         if not cols:
             return np.ones(len(self.passages_), dtype=np.float32)
-        mentions = self.role_mentions_[:, cols]
-        heading = self.role_heading_[:, cols]
-        title = self.role_title_[:, cols]
+        return self._support[:, cols].mean(axis=1).astype(np.float32)
+
+    def _support_table(self) -> np.ndarray:
+        """Per passage and role, how much the passage is about the role: what ``role_support``
+        averages over the roles asked about (worked out once, not for every question)."""
+        mentions, heading, title = self.role_mentions_, self.role_heading_, self.role_title_
         # Named in its heading, or (no role in the heading) in two sentences and about as often as
         # any other role: about it; mentioned: 0.6 (an Operations Director section that mentions
         # the COO twice is still about the director); only in the article's title: 0.25.
         # A heading naming roles settles what the passage is about; otherwise the mentions do.
+        if not self.roles_:
+            return np.zeros(mentions.shape, dtype=np.float64)
         about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= self._most_mentions) & ~self._headed)
-        support = np.where(about, 1.0, np.where(mentions >= 1, 0.6, np.where(title > 0, 0.25, 0.0)))
-        return support.mean(axis=1).astype(np.float32)
+        return np.where(about, 1.0, np.where(mentions >= 1, 0.6, np.where(title > 0, 0.25, 0.0)))
 
     def score(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ranking score, term coverage, role support) for every passage."""
@@ -256,16 +473,19 @@ class TfidfRetriever:
         if not len(cols):
             zeros = np.zeros(n, dtype=np.float32)
             return zeros, zeros, support
-        vector = self._dense(cols, weights)
-        body = self.body_ @ vector
+        # Scores are read from the question's terms' postings (columns), in ascending column
+        # order: the same float32 sums as multiplying every passage row by the dense vector.
+        order = np.argsort(cols)
+        cols, weights = cols[order], weights[order]
+        body, _ = self.body_.dot(cols, weights)
         # Headings and sentences are matched on what is said; who it is about is the role
         # support's job (a bullet under "Responsibilities of a COO" rarely repeats "COO", and a
         # heading naming one of two roles asked about is no better for it).
-        vector[self._is_role_term] = 0.0
-        context = self.context_ @ vector
-        per_sentence = self.sentences_ @ vector
+        said = ~self._is_role_term[cols]
+        context, _ = self.context_.dot(cols[said], weights[said])
+        per_sentence, touched = self.sentences_.dot(cols[said], weights[said])
         best_sentence = np.zeros(n, dtype=np.float32)
-        np.maximum.at(best_sentence, self.sentence_owner_, per_sentence)
+        np.maximum.at(best_sentence, self.sentence_owner_[touched], per_sentence[touched])
         coverage = self._coverage(query)
         w = self.weights
         ranking = (w.body * body + w.sentence * best_sentence + w.context * context)
@@ -283,15 +503,18 @@ class TfidfRetriever:
         for r in roles:
             if r in self._role_column:
                 wanted[self._role_column[r]] = True
-        return np.all((self.role_heading_ > 0) == wanted, axis=1).astype(np.float32)
+        if self._heading_code is not None:
+            code = int((wanted.astype(np.int64) << np.arange(len(self.roles_), dtype=np.int64)).sum())
+            return (self._heading_code == code).astype(np.float32)
+        return np.all(self._heading_roles == wanted, axis=1).astype(np.float32)
 
-    def _coverage(self, query: Query, with_roles: bool = True) -> np.ndarray:
-        """Per passage, the idf-weighted share of the question's words it contains.
+    def _coverage(self, query: Query, with_roles: bool = True, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per passage (or for ``rows`` only), the idf-weighted share of the question's words it contains.
 
         Words no passage uses count with the highest idf, so an unknown word lowers coverage.
         """
-        n = len(self.passages_)
-        vocabulary = self.vectorizer_.vocabulary_
+        n = len(self.passages_) if rows is None else len(rows)
+        vocabulary = self.vocabulary_
         words_ = [t for t in dict.fromkeys(query.terms)
                   if " " not in t and (with_roles or not t.startswith(ROLE_PREFIX))]
         known = np.array([vocabulary[t] for t in words_ if t in vocabulary], dtype=np.int64)
@@ -299,7 +522,11 @@ class TfidfRetriever:
         total = float(self._idf[known].sum()) + missing * self._max_idf
         if total <= 0:
             return np.ones(n, dtype=np.float32) if not with_roles else np.zeros(n, dtype=np.float32)
-        return (self._presence @ self._dense(known, self._idf[known])) / total
+        known.sort()
+        if rows is not None:
+            return self._presence.dot_rows(rows, known, self._idf[known]) / total
+        present, _ = self._presence.dot(known, self._idf[known])
+        return present / total
 
     def covers_roles(self, roles: list[str]) -> bool:
         """True when the articles are about at least one of ``roles`` (named in a title or heading),
@@ -313,16 +540,20 @@ class TfidfRetriever:
         k = min(k, len(ranking))
         top = np.argpartition(-ranking, k - 1)[:k] if k < len(ranking) else np.arange(len(ranking))
         order = top[np.lexsort((top, -ranking[top]))]
-        content = self._coverage(query, with_roles=False)
+        content = np.zeros(len(ranking), dtype=np.float32)
+        content[order] = self._coverage(query, with_roles=False, rows=order)  # needed for these only
         return [
             Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]), float(content[i]),
-                self._focus[i])
+                self.focus(i))
             for i in order
         ]
 
     def focus(self, i: int) -> tuple[str, ...]:
         """The roles passage ``i`` is about: named in its heading, else in the most sentences."""
-        return self._focus[i]
+        found = self._focus.get(i)
+        if found is None:  # worked out for the passages retrieved, not for all of them on load
+            found = self._focus[i] = self._passage_focus(i)
+        return found
 
     def _passage_focus(self, i: int) -> tuple[str, ...]:
         covered = [j for j, r in enumerate(self.roles_) if r in self._covered_roles]

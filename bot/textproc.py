@@ -1,7 +1,9 @@
 """Text processing: normalising, sentence splitting, tokenising and stemming.
 
-Only NLTK parts that need no downloaded data are used (regexp tokenizer, Snowball stemmer, an
-untrained Punkt splitter with our own abbreviation list), so faqbot runs with no ``nltk_data``.
+Only NLTK parts that need no downloaded data are used (an untrained Punkt splitter with our own
+abbreviation list, and the Snowball stemmer, vendored in ``bot.snowball``), so faqbot runs with
+no ``nltk_data``. Answering a question imports neither NLTK nor scikit-learn: both take about a
+second to import, more than the whole answer.
 """
 
 from __future__ import annotations
@@ -9,11 +11,33 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
-from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import RegexpTokenizer
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from bot.snowball import stem as _snowball_stem
+
+# scikit-learn's English stop word list (``ENGLISH_STOP_WORDS``, checked equal in the tests),
+# copied because importing it loads scikit-learn, ~0.7 s of a cold ``faqbot ask``.
+_SKLEARN_STOP_TEXT = """
+a about above across after afterwards again against all almost alone along already also although always am
+among amongst amoungst amount an and another any anyhow anyone anything anyway anywhere are around as at back
+be became because become becomes becoming been before beforehand behind being below beside besides between
+beyond bill both bottom but by call can cannot cant co con could couldnt cry de describe detail do done down
+due during each eg eight either eleven else elsewhere empty enough etc even ever every everyone everything
+everywhere except few fifteen fifty fill find fire first five for former formerly forty found four from front
+full further get give go had has hasnt have he hence her here hereafter hereby herein hereupon hers herself
+him himself his how however hundred i ie if in inc indeed interest into is it its itself keep last latter
+latterly least less ltd made many may me meanwhile might mill mine more moreover most mostly move much must my
+myself name namely neither never nevertheless next nine no nobody none noone nor not nothing now nowhere of
+off often on once one only onto or other others otherwise our ours ourselves out over own part per perhaps
+please put rather re same see seem seemed seeming seems serious several she should show side since sincere six
+sixty so some somehow someone something sometime sometimes somewhere still such system take ten than that the
+their them themselves then thence there thereafter thereby therefore therein thereupon these they thick thin
+third this those though three through throughout thru thus to together too top toward towards twelve twenty
+two un under until up upon us very via was we well were what whatever when whence whenever where whereafter
+whereas whereby wherein whereupon wherever whether which while whither who whoever whole whom whose why will
+with within without would yet you your yours yourself yourselves
+"""
+_SKLEARN_STOP_WORDS = frozenset(_SKLEARN_STOP_TEXT.split())
 
 # Words scikit-learn counts as stop words that carry meaning in questions about jobs
 # ("can they fire people", "top of the hierarchy", "more senior", "operations as a whole").
@@ -22,7 +46,7 @@ _KEEP = {
     "interest", "call", "find", "found", "full", "amount", "serious", "back", "side", "show", "move",
     "detail", "describe", "put", "name", "keep", "together", "alone", "two",
 }
-STOP_WORDS: frozenset[str] = frozenset((set(ENGLISH_STOP_WORDS) - _KEEP) | {
+STOP_WORDS: frozenset[str] = frozenset((_SKLEARN_STOP_WORDS - _KEEP) | {
     "does", "did", "doing", "s", "t", "d", "ll", "m", "ve", "re", "don", "doesn", "isn", "aren", "im",
     "whats", "thing", "things", "typically", "usually", "generally", "somebody",
 })
@@ -30,26 +54,40 @@ STOP_WORDS: frozenset[str] = frozenset((set(ENGLISH_STOP_WORDS) - _KEEP) | {
 # Characters that should not change what a word means: zero-width and direction marks.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                                     "\u2066\u2067\u2068\u2069\u00ad"))
-_PUNCT_MAP = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "•": " "})
+_PUNCT = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "•": " "}
+_PUNCT_MAP = str.maketrans(_PUNCT)
+# The same two mappings as regular expressions: str.translate looks every character of a
+# non-ASCII text up in a dict (~0.2 ms per passage, half of building an index), re finds the few.
+_INVISIBLE_RE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
+_PUNCT_RE = re.compile("[" + "".join(_PUNCT) + "]")
 
 # British -ise/-isation spellings folded to -ize ("organisation" -> "organization").
 _BRITISH = re.compile(r"\b(organ|special|optim|priorit|util|minim|maxim|standard|central|real|recogn|emphas|summar|"
                       r"author|categor|stabil|capital|modern|global|final|visual|character)is(?=e|ation|ing)")
 _THOUSANDS = re.compile(r"\b(\d{1,3})k\b")
-_TOKENIZER = RegexpTokenizer(r"[a-z0-9_]+|\$+")
-_STEMMER = SnowballStemmer("english")
+_DIGIT_K = re.compile(r"\dk")  # in every match of _THOUSANDS; starts with a class re scans for quickly
+# What NLTK's RegexpTokenizer(pattern) did: findall with the same pattern.
+_TOKENS = re.compile(r"[a-z0-9_]+|\$+")
 
 
 def normalize(text: str) -> str:
     """Lower-case, NFKC-fold and strip invisible characters, so look-alikes compare equal."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_PUNCT_MAP)
-    text = _BRITISH.sub(r"\1iz", " ".join(text.lower().split()))
-    return _THOUSANDS.sub(r"\1,000", text)  # "400k" is written "400,000" in articles
+    if not text.isascii():  # NFKC and both mappings leave ASCII text as it is
+        text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text))
+        text = _PUNCT_RE.sub(lambda m: _PUNCT[m.group(0)], text)
+    text = " ".join(text.lower().split())
+    # Each substitution only when what it needs is there: re cannot skip ahead to a match of a
+    # pattern starting with \b, and these two scans were a fifth of analysing a passage.
+    if "ise" in text or "ising" in text or "isation" in text:
+        text = _BRITISH.sub(r"\1iz", text)
+    if _DIGIT_K.search(text):
+        text = _THOUSANDS.sub(r"\1,000", text)  # "400k" is written "400,000" in articles
+    return text
 
 
 def words(text: str) -> list[str]:
     """Raw word tokens of already normalised text (no stemming, no stop word removal)."""
-    return _TOKENIZER.tokenize(text)
+    return _TOKENS.findall(text)
 
 
 @lru_cache(maxsize=65536)
@@ -57,21 +95,63 @@ def stem(word: str) -> str:
     """Snowball stem; multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
     if "_" in word or word.startswith("$") or word.isdigit():
         return word
-    return _STEMMER.stem(word)
+    return _snowball_stem(word)
+
+
+class _TermOf(dict):
+    """word -> the term it counts as (None: a stop word or a single letter), worked out once per
+    distinct word: a dict lookup per word instead of a filter and a stem call (a tenth of
+    building a large index)."""
+
+    def __missing__(self, word: str) -> str | None:
+        if len(self) > 500_000:  # a long-running bot meets ever new words: stay bounded
+            self.clear()
+        term = stem(word) if word not in STOP_WORDS and (len(word) > 1 or word.startswith("$")) else None
+        self[word] = term
+        return term
+
+
+_TERM_OF = _TermOf()
 
 
 def content_terms(text: str) -> list[str]:
     """Stemmed content words of normalised text: what the TF-IDF vectoriser counts."""
-    return [stem(w) for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.startswith("$"))]
+    return [t for t in map(_TERM_OF.__getitem__, words(text)) if t is not None]
 
 
-_PUNKT_PARAMS = PunktParameters()
-_PUNKT_PARAMS.abbrev_types = {
+_ABBREVIATIONS = {
     "vs", "e.g", "i.e", "etc", "inc", "ltd", "co", "corp", "u.s", "u.k", "mr", "mrs", "ms", "dr", "jr",
     "sr", "st", "no", "approx", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
     "sept", "oct", "nov", "dec",
 }
-_SENTENCES = PunktSentenceTokenizer(_PUNKT_PARAMS)
+
+
+@lru_cache(maxsize=1)
+def _sentence_splitter() -> Any:
+    """Punkt, imported on first use: only building an index splits sentences, and importing NLTK
+    costs over a second that answering a question from a saved index need not pay."""
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    class Splitter(PunktSentenceTokenizer):
+        """Punkt remembering its verdict per candidate break. The verdict depends only on the
+        few words around a period (and the fixed parameters), which repeat across a collection:
+        working them out again was a fifth of building a large index."""
+
+        def __init__(self, params: PunktParameters) -> None:
+            super().__init__(params)
+            self._verdicts: dict[str, bool] = {}
+
+        def text_contains_sentbreak(self, text: str) -> bool:
+            verdict = self._verdicts.get(text)
+            if verdict is None:
+                if len(self._verdicts) > 200_000:
+                    self._verdicts.clear()
+                verdict = self._verdicts[text] = super().text_contains_sentbreak(text)
+            return verdict
+
+    params = PunktParameters()
+    params.abbrev_types = set(_ABBREVIATIONS)
+    return Splitter(params)
 
 
 def sentences(text: str) -> list[str]:
@@ -79,7 +159,7 @@ def sentences(text: str) -> list[str]:
     text = text.strip()
     if not text:
         return []
-    return [s for s in _SENTENCES.tokenize(text) if s.strip()]
+    return [s for s in _sentence_splitter().tokenize(text) if s.strip()]
 
 
 _FINAL_PUNCT = re.compile(r"[.!?:;,]$")

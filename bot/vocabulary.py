@@ -8,7 +8,11 @@ Synonyms are added to questions only: the articles' own wording needs no help.
 from __future__ import annotations
 
 import configparser
+import contextlib
+import os
 import re
+import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,16 +73,25 @@ class Vocabulary:
         """Read a vocabulary file; a missing file means an empty vocabulary."""
         if not path.is_file():
             return cls()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise VocabularyError(f"cannot read {path}: {exc}") from exc
+        return cls.parse(text, str(path))
+
+    @classmethod
+    def parse(cls, text: str, source: str = VOCABULARY_FILE) -> Vocabulary:
+        """Parse the text of a vocabulary file (``source`` names it in error messages)."""
         parser = configparser.ConfigParser(
             delimiters=("=",), comment_prefixes=("#", ";"), inline_comment_prefixes=None,
             interpolation=None, strict=False,
         )
         parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep display names' case
         try:
-            parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-        except (configparser.Error, UnicodeDecodeError) as exc:
+            parser.read_string(text, source=source)
+        except configparser.Error as exc:
             detail = " ".join(str(exc).split())  # configparser messages span lines
-            raise VocabularyError(f"cannot read {path}: {detail}") from exc
+            raise VocabularyError(f"cannot read {source}: {detail}") from exc
         section = lambda name: dict(parser.items(name)) if parser.has_section(name) else {}  # noqa: E731
         return cls(
             roles={k.strip(): _split_aliases(v) for k, v in section("roles").items()},
@@ -105,3 +118,155 @@ class Vocabulary:
         for phrase in [*self._role_of, *self._term_of, *self.titles]:
             known.update(re.findall(r"[a-z]+", phrase))
         return known
+
+
+# -- adding an alias (``faqbot alias add``) ---------------------------------------------------------
+_MAX_PHRASE = 80
+_SECTION_LINE = re.compile(r"^\s*\[(?P<name>[^\]]+)\]\s*$")
+
+
+@dataclass(frozen=True)
+class AliasAdded:
+    """Where ``add_alias`` put an alias."""
+
+    term: str
+    canonical: str  # the group it joined (a role's display name, or a [terms] canonical word)
+    section: str  # "roles" or "terms"
+    new_group: bool  # a new line was started (the target was not in the file yet)
+    path: Path
+
+
+def _check_phrase(what: str, value: str) -> str:
+    phrase = " ".join(value.split())
+    if not phrase:
+        raise VocabularyError(f"the {what} is empty")
+    if len(phrase) > _MAX_PHRASE:
+        raise VocabularyError(f"the {what} is too long ({len(phrase)} characters; at most {_MAX_PHRASE})")
+    if any(not ch.isprintable() for ch in value.replace("\n", " ").replace("\t", " ")) or "\n" in value:
+        raise VocabularyError(f"the {what} must be one line of plain text")
+    for bad, why in ((",", "separates aliases"), ("=", "separates a group's name from its aliases")):
+        if bad in phrase:
+            raise VocabularyError(f"the {what} {phrase!r} contains {bad!r}, which {why} in {VOCABULARY_FILE}")
+    if phrase[0] in "#;[":
+        raise VocabularyError(f"the {what} {phrase!r} must not start with {phrase[0]!r} (comment or section syntax)")
+    if not re.search(r"[\w$]", normalize(phrase)):
+        raise VocabularyError(f"the {what} {phrase!r} has no letters or digits")
+    return phrase
+
+
+def _value_end(lines: list[str], start: int) -> int:
+    """The last line of the option that starts at ``start`` (continuation lines are indented)."""
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start
+    for i in range(start + 1, len(lines)):
+        stripped = lines[i].strip()
+        if not stripped or stripped[0] in "#;":
+            continue  # blank lines and comments may sit inside a value
+        if len(lines[i]) - len(lines[i].lstrip()) <= indent:
+            break
+        end = i
+    return end
+
+
+def _sections(lines: list[str]) -> list[tuple[str, int, int]]:
+    """(name, first line after the header, end) for each section of the file, in order."""
+    found: list[tuple[str, int, int]] = []
+    for i, line in enumerate(lines):
+        match = _SECTION_LINE.match(line)
+        if match:
+            if found:
+                found[-1] = (found[-1][0], found[-1][1], i)
+            found.append((match["name"].strip(), i + 1, len(lines)))
+    return found
+
+
+def add_alias(path: Path, term: str, target: str) -> AliasAdded:
+    """Add ``term`` as another way of saying ``target`` to the vocabulary file, safely.
+
+    The target may be a role (its name or one of its aliases: the term joins the role), a [terms]
+    canonical word or one of its aliases (the term joins that group), or a new word (a new
+    ``target = term`` line in [terms]). Refused: malformed phrases, a term the file already knows,
+    a term equal to its target. Comments and layout are kept; the result is parsed again and must
+    differ from the old vocabulary by exactly this alias before it atomically replaces the file.
+    The alias takes effect the next time the index is loaded: the file is part of the index's
+    fingerprint, so the index is rebuilt then.
+    """
+    term = _check_phrase("term", term)
+    target = _check_phrase("target", target)
+    key_term, key_target = normalize(term), normalize(target)
+    if key_term == key_target:
+        raise VocabularyError(f"the term and the target are the same ({term!r})")
+    try:
+        text = path.read_bytes().decode("utf-8") if path.exists() else ""  # bytes: keep its line endings
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VocabularyError(f"cannot read {path}: {exc}") from exc
+    old = Vocabulary.parse(text, str(path))
+
+    for name, aliases in old.roles.items():
+        if key_term in [normalize(name), *aliases]:
+            raise VocabularyError(f"{term!r} is already a name of the role {name!r} in {path}")
+    for canonical, aliases in old.terms.items():
+        if key_term == normalize(canonical):
+            raise VocabularyError(f"{term!r} is already a group in [terms] of {path}")
+        if key_term in aliases:
+            raise VocabularyError(f"{term!r} is already an alias of {canonical!r} in [terms] of {path}")
+
+    section, canonical = "terms", target
+    role = next((n for n, a in old.roles.items() if key_target in [normalize(n), *a]), None)
+    if role is not None:
+        section, canonical = "roles", role
+    else:
+        canonical = next((c for c, a in old.terms.items() if key_target in [normalize(c), *a]), target)
+    new_group = not (canonical in old.roles or canonical in old.terms)
+
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines()
+    sections = [s for s in _sections(lines) if s[0] == section]
+    if not new_group:
+        # configparser keeps the last of repeated keys, so the alias goes to the last one.
+        starts = [i for _, first, end in sections for i in range(first, end)
+                  if "=" in lines[i] and not lines[i][:1].isspace() and lines[i].split("=", 1)[0].strip() == canonical]
+        if not starts:
+            raise VocabularyError(f"cannot find the line of {canonical!r} in {path}; add {term!r} by hand")
+        end = _value_end(lines, starts[-1])
+        value_line = lines[end].rstrip()
+        lines[end] = f"{value_line} {term}" if value_line.endswith(",") else f"{value_line}, {term}"
+    elif sections:
+        _, first, end = sections[-1]
+        last = max((i for i in range(first, end) if lines[i].strip()), default=first - 1)
+        lines.insert(last + 1, f"{canonical} = {term}")
+    else:
+        if lines and lines[-1].strip():
+            lines.append("")
+        lines += [f"[{section}]", f"{canonical} = {term}"]
+    new_text = newline.join(lines) + newline
+
+    new = Vocabulary.parse(new_text, str(path))
+    expected_roles = dict(old.roles)
+    expected_terms = dict(old.terms)
+    target_map = expected_roles if section == "roles" else expected_terms
+    target_map[canonical] = [*target_map.get(canonical, []), key_term]
+    if new.roles != expected_roles or new.terms != expected_terms or new.titles != old.titles \
+            or new.stopwords != old.stopwords:
+        raise VocabularyError(f"adding {term!r} to {path} would change more than that alias (unusual layout?); "
+                              "add it by hand")
+    _replace_file(path, new_text)
+    return AliasAdded(term, canonical, section, new_group, path)
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: readers (a bot reloading
+    its index) see the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -4,6 +4,7 @@
     python scripts/benchmark.py                                  # the project's own sets
     python scripts/benchmark.py --questions ../shared/eval/dev.jsonl --dialogues ../shared/eval/dialogues_dev.jsonl
     python scripts/benchmark.py --calibrate                      # refit confidence + threshold
+    python scripts/benchmark.py --scale [1000,10000] [--json]    # speed and size vs bm25s at scale
 
 Question files are JSONL: {"id", "question", "gold": [verbatim snippets], "kind": in|ood|chit}.
 Dialogue files: {"id", "turns": [{"question", "gold", "kind": in|followup|switch}]}.
@@ -14,7 +15,6 @@ faqbot uses the threshold stored with its index. BM25 needs the ``bench`` extra 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import re
@@ -270,9 +270,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-baselines", action="store_true", help="only run faqbot")
     parser.add_argument("--calibrate", action="store_true",
                         help="fit confidence and threshold on the question files and write them to the config")
-    parser.add_argument("--scale", type=int, metavar="N", default=0,
-                        help="also time every system on a knowledge base N times bigger (copies of the articles)")
+    parser.add_argument("--scale", nargs="?", const="1000,10000,100000", default=None, metavar="SIZES",
+                        help="instead, run the scale benchmark (faqbot vs bm25s) on synthetic knowledge bases "
+                             "of these many passages (default 1000,10000,100000); see scripts/scale_bench.py")
+    parser.add_argument("--json", action="store_true", help="with --scale: print the results as JSON")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="with --scale: generate the knowledge bases into (and reuse them from) DIR")
     args = parser.parse_args(argv)
+    if args.scale is not None:
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import scale_bench
+
+        return scale_bench.main([f"--sizes={args.scale}", *(["--json"] if args.json else []),
+                                 *([f"--keep={args.keep}"] if args.keep else [])])
 
     config = args.config or args.knowledge / CONFIG_FILE
     settings = load_settings(config) if config.is_file() else Settings()
@@ -309,38 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dialogues = load_dialogues(path)
         print(f"\n{path}: {len(dialogues)} dialogues")
         print_dialogues(run_dialogues(engine, dialogues))
-    if args.scale > 1:
-        scale_timings(args.knowledge, settings, args.scale, [r for f in question_files for r in load_questions(f)])
     return 0
-
-
-def scale_timings(knowledge: Path, settings: Settings, copies: int, rows: Sequence[dict]) -> None:
-    """Build and query times on ``copies`` copies of the articles: how each system grows."""
-    import shutil
-
-    with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "knowledge"
-        big.mkdir()
-        for extra in knowledge.iterdir():
-            if extra.is_file() and extra.suffix not in (".txt", ".md"):
-                shutil.copy(extra, big / extra.name)
-        for n in range(copies):
-            for article in sorted(knowledge.glob("*.txt")) + sorted(knowledge.glob("*.md")):
-                shutil.copy(article, big / f"{article.stem}-{n:03d}{article.suffix}")
-        started = time.perf_counter()
-        retriever, _ = build_index(big, Path(tmp) / "index", settings)
-        build_seconds = time.perf_counter() - started
-        engine = Engine.open(big, Path(tmp) / "index", settings)
-    passages = retriever.passages_
-    runs = [run_faqbot(engine, rows, build_seconds)]
-    runs.append(run_baseline(PlainTfidf(passages), rows))
-    with contextlib.suppress(ImportError):
-        runs.append(run_baseline(Bm25(passages), rows))
-    print(f"\nscale: {copies} copies of the articles, {len(passages)} passages (timings only)")
-    print(f"{'system':28} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7}")
-    for run in runs:
-        print(f"{run.name:28} {run.build_seconds:8.2f} {percentile_ms(run.latencies, 50):7.2f} "
-              f"{percentile_ms(run.latencies, 99):7.2f}")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,17 @@ def _no_env_knowledge(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FAQBOT_KNOWLEDGE", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def usage_db(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test (and every ``faqbot`` it runs) records into its own temporary usage log, never
+    into the user's data directory; recording is on, as it is by default."""
+    path = tmp_path_factory.mktemp("usage") / "usage.sqlite3"
+    monkeypatch.setenv("FAQBOT_DB", str(path))
+    monkeypatch.setenv("FAQBOT_LOG", "on")
+    monkeypatch.setenv("XDG_DATA_HOME", str(path.parent / "xdg"))  # should FAQBOT_DB ever be ignored
+    return path
+
+
 def run_faqbot(*args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None,
                module: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run ``python -m bot ARGS`` (or any ``python`` command line when module=False) for real."""

@@ -30,7 +30,6 @@ from fake_discord import (
     patch_discord,
 )
 from test_discord_support import (
-    BUTTON_IDS,
     COO_QUESTION,
     EPHEMERAL,
     MESSAGES,
@@ -38,6 +37,7 @@ from test_discord_support import (
     FaqTestBot,
     RecordingConversations,
     SlowEngine,
+    answer_button_ids,
     ask,
     assert_message_ok,
     async_test,
@@ -118,8 +118,8 @@ async def test_sync_publishes_ask_and_faq_to_the_development_guild(faq_engine: E
             assert options["question"]["type"] == 3 and options["question"]["required"]
             assert options["question"]["max_length"] == 2000
             assert options["public"]["type"] == 5 and not options["public"].get("required")
-            assert {o["name"] for o in commands["faq"]["options"]} == {"reload", "sources", "stats"}
-            # Everyone may see /faq (sources, stats); /faq reload checks Manage Server itself.
+            assert {o["name"] for o in commands["faq"]["options"]} == {"reload", "report", "sources", "stats"}
+            # Everyone may see /faq (sources, stats); /faq reload and report check Manage Server themselves.
             assert commands["faq"].get("default_member_permissions") is None
             assert not fake.find_requests("PUT", f"/applications/{fake.application_id}/commands")
 
@@ -141,7 +141,7 @@ async def test_mention_gets_a_reply_to_that_message_without_pinging_anyone(faq_e
         assert embed["description"] == expected.text
         assert field(embed, "Question") == COO_QUESTION
         assert expected.source in embed["footer"]["text"] and "confidence" in embed["footer"]["text"]
-        assert custom_ids(body["components"]) == BUTTON_IDS
+        assert custom_ids(body["components"]) == answer_button_ids(expected.passage_id)
         assert reply.response["mentions"] == [] and not reply.response["mention_everyone"]
 
 
@@ -295,7 +295,7 @@ async def test_ask_answers_privately_with_passage_source_section_and_confidence(
         assert embed["title"] == expected.title
         assert embed["footer"]["text"] == (
             f"📄 {expected.source} › {expected.section} · confidence {expected.score:.0%}")
-        assert custom_ids(data["components"]) == BUTTON_IDS
+        assert custom_ids(data["components"]) == answer_button_ids(expected.passage_id)
 
 
 @async_test
@@ -324,7 +324,7 @@ async def test_slow_answers_are_deferred_within_the_three_second_window(faq_engi
         assert callback.json["type"] == 5 and not callback.json.get("data", {}).get("flags", 0) & EPHEMERAL
         followup = await fake.wait_for_followup(interaction)
         assert followup.json["embeds"][0]["description"] == faq_engine.ask(COO_QUESTION).text
-        assert custom_ids(followup.json["components"]) == BUTTON_IDS
+        assert custom_ids(followup.json["components"]) == answer_button_ids(faq_engine.ask(COO_QUESTION).passage_id)
 
 
 @async_test
@@ -367,7 +367,8 @@ async def test_other_answers_and_feedback_buttons(faq_engine: Engine) -> None:
         replies = []
         for custom_id, user in [("helpful", fake.user), ("helpful", fake.user), ("unhelpful", fake.user),
                                 ("helpful", fake.admin)]:
-            click = await fake.inject_component_click(f"faqbot:answer:{custom_id}", message=answer_id, user=user)
+            click = await fake.inject_component_click(f"faqbot:answer:{custom_id}:{expected.passage_id}",
+                                                      message=answer_id, user=user)
             data = (await fake.wait_for_response(click)).json["data"]
             assert data["flags"] == EPHEMERAL
             replies.append(data["content"])
@@ -395,7 +396,8 @@ async def test_buttons_keep_working_after_a_restart(faq_engine: Engine) -> None:
             assert field(embed, "Question") == COO_QUESTION
             assert embed["fields"][1]["value"] == faq_engine.ask(COO_QUESTION).alternatives[0].text
 
-            click = await fake.inject_component_click("faqbot:answer:helpful", message=answer_id)
+            helpful = f"faqbot:answer:helpful:{faq_engine.ask(COO_QUESTION).passage_id}"
+            click = await fake.inject_component_click(helpful, message=answer_id)
             assert (await fake.wait_for_response(click)).json["data"]["content"] == "Thanks for the feedback!"
             assert fresh.stats.helpful == 1
 
@@ -429,7 +431,8 @@ async def test_did_you_mean_choices_are_buttons_that_work_after_a_restart(faq_en
                                                          for i in range(1, len(expected.choices) + 1)]
             assert [b["label"] for b in offered] == [f"{i} · {c.label}" for i, c in
                                                      enumerate(expected.choices, start=1)]
-            assert custom_ids(reply.json["components"])[:3] == BUTTON_IDS, "the answer buttons stay"
+            assert custom_ids(reply.json["components"])[:3] == answer_button_ids(expected.passage_id), \
+                "the answer buttons stay"
             answer_id = int(reply.response["id"])
 
         async with running(faq_engine, fake=fake):  # a new process knows nothing about that message

@@ -34,6 +34,12 @@ COO_QUESTION = "What does a COO do?"
 UNKNOWN_QUESTION = "How do I reverse a linked list in python?"
 BUTTON_IDS = ["faqbot:answer:more", "faqbot:answer:helpful", "faqbot:answer:unhelpful"]
 
+
+def answer_button_ids(passage_id: str | None) -> list[str]:
+    """The answer buttons' custom ids: the feedback buttons name the passage they rate."""
+    assert passage_id, "an answer has a passage id"
+    return [BUTTON_IDS[0], *(f"{b}:{passage_id}" for b in BUTTON_IDS[1:])]
+
 # Anything Discord would turn into a ping: @everyone/@here, a role, a user (real ids: 17-20 digits).
 PINGS = re.compile(r"@(?:everyone|here)|<@[!&]?\d{17,20}>")
 TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_NAME_LIMIT, FIELD_VALUE_LIMIT = 256, 4096, 256, 1024

@@ -8,6 +8,7 @@ import logging
 import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -127,10 +128,14 @@ def test_manifest_is_plain_json_with_everything_needed(built):
     assert isinstance(vocabulary, dict) and len(vocabulary) > 100
     assert all(isinstance(k, str) and isinstance(v, int) for k, v in vocabulary.items())
     assert sorted(vocabulary.values()) == list(range(len(vocabulary)))
-    passages = _find(manifest, "passages")
-    assert isinstance(passages, list) and passages
-    assert {"text", "source", "title", "section", "kind", "position"} <= set(passages[0])
-    assert any(BOTH_ROLES_ANSWER in p["text"] for p in passages)
+    passages = _find(manifest, "passages")  # by column: {"source": [...], "title": [...], ...}
+    assert isinstance(passages, dict) and passages["source"]
+    assert {"source", "title", "section", "kind", "position"} <= set(passages)
+    assert len({len(column) for column in passages.values()}) == 1
+    with np.load(_arrays_path(built), allow_pickle=False) as npz:  # the long texts, as UTF-8
+        texts = npz["passages.text.utf8"].tobytes().decode("utf-8")
+        assert len(npz["passages.text.ends"]) == len(passages["source"])
+    assert BOTH_ROLES_ANSWER in texts
     assert isinstance(manifest["fingerprint"], str) and manifest["fingerprint"]
     versions = _find(manifest, "versions")
     assert versions == library_versions()
@@ -154,16 +159,16 @@ def test_arrays_hold_no_objects_and_nothing_is_pickled(built):
 
 def test_loading_never_unpickles(built, monkeypatch):
     calls: list[dict] = []
-    real_load = np.load
+    real_read = np.lib.format.read_array  # what reads a compressed member (a small index's)
 
-    def spy_load(*args, **kwargs):
+    def spy_read(*args, **kwargs):
         calls.append(kwargs)
-        return real_load(*args, **kwargs)
+        return real_read(*args, **kwargs)
 
     def no_pickle(*args, **kwargs):
         raise AssertionError("pickle used while loading the index")
 
-    monkeypatch.setattr(np, "load", spy_load)
+    monkeypatch.setattr(np.lib.format, "read_array", spy_read)
     monkeypatch.setattr(pickle, "load", no_pickle)
     monkeypatch.setattr(pickle, "loads", no_pickle)
     loaded = load_index(built, None, SETTINGS)
@@ -324,7 +329,7 @@ def _arrays_outside_index(k: Path) -> None:
 def _inconsistent_passages(k: Path) -> None:
     manifest = _manifest(k)
     passages = _find(manifest, "passages")
-    del passages[3:]
+    passages["source"] = passages["source"][:3]  # one column shorter than the others
     (_index_dir(k) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -370,15 +375,15 @@ def test_damaged_index_is_detected_and_rebuilt(built, caplog, monkeypatch, damag
 
 
 def _crash_when(monkeypatch, target: str, match) -> None:
-    real = getattr(index_store.os, target) if target != "savez" else np.savez_compressed
+    real = getattr(index_store.os, target) if target != "savez" else np.lib.format.write_array
 
     def crashing(*args, **kwargs):
         if match(args):
             raise OSError("simulated crash")
         return real(*args, **kwargs)
 
-    if target == "savez":
-        monkeypatch.setattr(np, "savez_compressed", crashing)
+    if target == "savez":  # writing the arrays file's contents
+        monkeypatch.setattr(np.lib.format, "write_array", crashing)
     else:
         monkeypatch.setattr(index_store.os, target, crashing)
 
@@ -451,3 +456,47 @@ def test_first_load_builds_and_saves_the_index(knowledge_copy, caplog):
     assert loaded.rebuilt is True and loaded.report is not None
     assert len(_info_lines(caplog)) == 1
     assert (_index_dir(knowledge_copy) / MANIFEST).is_file()
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_arrays_files_round_trip_compressed_or_stored(tmp_path, monkeypatch, compress):
+    """Big indexes are stored uncompressed and read as views of the file's bytes: same arrays."""
+    monkeypatch.setattr(index_store, "COMPRESS_BELOW_BYTES", 10**12 if compress else 0)
+    arrays = {"a": np.arange(10, dtype=np.int32), "b": np.ones((3, 4), dtype=np.float32, order="F"),
+              "c": np.zeros(0, dtype=np.int64), "d": np.array([True, False]), "e": np.float32(2.5) * np.ones((2, 2))}
+    name, digest = index_store._write_npz(tmp_path, arrays)
+    data = (tmp_path / name).read_bytes()
+    assert name.startswith("arrays-") and digest.startswith(name[7:23])
+    got = index_store._read_npz(data)
+    assert got.keys() == arrays.keys()
+    for key, array in arrays.items():
+        assert got[key].dtype == array.dtype and np.array_equal(got[key], array)
+
+
+def test_stored_object_arrays_are_refused(tmp_path):
+    buf = io.BytesIO()
+    np.savez(buf, evil=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError):
+        index_store._read_npz(buf.getvalue())
+
+
+def test_loading_rereads_only_sources_that_may_have_changed(knowledge_copy, monkeypatch):
+    day_ago = time.time() - 86_400
+    for path in knowledge_copy.iterdir():
+        os.utime(path, (day_ago, day_ago))
+    load_index(knowledge_copy, None, SETTINGS)  # builds, recording each file's size and time
+    read: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real(self))
+    assert load_index(knowledge_copy, None, SETTINGS).rebuilt is False
+    assert not [name for name in read if name.endswith(".txt")]  # unchanged for a day: trusted
+    # Same size, same recorded time, new content, but modified around the build: read again.
+    source = knowledge_copy / "head-of-operations-vs-coo.txt"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("COO", "CEO", 1), encoding="utf-8")
+    recent = _manifest(knowledge_copy)["built_at"]
+    os.utime(source, (recent, recent))
+    manifest = _manifest(knowledge_copy)
+    manifest["files"][source.name][1] = source.stat().st_mtime_ns
+    (_index_dir(knowledge_copy) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert load_index(knowledge_copy, None, SETTINGS).rebuilt is True

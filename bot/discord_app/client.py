@@ -32,7 +32,9 @@ from bot.discord_app.ratelimit import Cooldowns
 from bot.discord_app.responding import respond_ephemeral
 from bot.discord_app.views import AnswerButton, ChoiceButton
 from bot.engine import Answer, Engine
+from bot.gaps import GapReport, read_report
 from bot.index_store import KnowledgeError
+from bot.usage import NullRecorder, Recorder
 from bot.vocabulary import VocabularyError
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ class FaqBot(commands.AutoShardedBot):
     inline_budget: float = 0.005  # seconds; engine calls faster than this on average run on the loop
 
     def __init__(self, engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None,
-                 **options: Any) -> None:
+                 usage: Recorder | None = None, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: there are no prefix commands
             help_command=None,
@@ -156,6 +158,8 @@ class FaqBot(commands.AutoShardedBot):
         self.cooldowns = Cooldowns(engine.settings.cooldown_seconds, engine.settings.cooldown_burst)
         self.stats = BotStats()
         self.feedback = FeedbackLedger()
+        # The usage log (questions, clicks): queued for its own writer thread, never written on the loop.
+        self.usage: Recorder = usage or NullRecorder()
         self._rebuild: Rebuild = rebuild or (lambda old: rebuild_engine(old, threshold=config.threshold))
         self._reload_lock = asyncio.Lock()
         self._engine_pool = ThreadPoolExecutor(self.engine_threads, thread_name_prefix="faqbot-engine")
@@ -249,7 +253,16 @@ class FaqBot(commands.AutoShardedBot):
             return timed()
         return await asyncio.get_running_loop().run_in_executor(self._engine_pool, timed)
 
-    def record_feedback(self, message_id: int, user_id: int, *, helpful: bool) -> FeedbackChange:
+    def log_question(self, answer: Answer, *, guild_id: int | None, channel_id: int | None, user_id: int) -> None:
+        """Record a question that was answered (or not) in the usage log; returns at once."""
+        self.usage.question(answer, "discord", guild_id=guild_id, channel_id=channel_id, user_id=user_id)
+
+    def record_feedback(self, message_id: int, user_id: int, *, helpful: bool, passage_id: str | None = None,
+                        question: str | None = None, guild_id: int | None = None,
+                        channel_id: int | None = None) -> FeedbackChange:
+        # The usage log keeps one vote per user and message itself, across restarts: always send it.
+        self.usage.feedback(frontend="discord", message_id=message_id, user_id=user_id, helpful=helpful,
+                            question=question, passage_id=passage_id, guild_id=guild_id, channel_id=channel_id)
         change, previous = self.feedback.record(message_id, user_id, helpful)
         if change == "same":
             return change
@@ -281,6 +294,21 @@ class FaqBot(commands.AutoShardedBot):
             seconds = time.perf_counter() - started
             log.info("Reloaded the index in %.2f s: %s (was %s)", seconds, _describe(new), _describe(old))
             return ReloadResult(True, f"Rebuilt in {seconds:.1f} s: {_describe(new)} (was {_describe(old)}).")
+
+    async def gap_report(self, guild_id: int, days: int, limit: int = 10) -> GapReport | None:
+        """The knowledge-gap report of one server (None when the usage log is off), read in a worker
+        thread after the questions recorded so far are written."""
+        if not self.usage.enabled or self.usage.path is None:
+            return None
+        usage, path, engine = self.usage, self.usage.path, self.engine
+
+        def read() -> GapReport:
+            usage.flush(timeout=2.0)
+            return read_report(path, since=days * 86400.0, guild_id=guild_id, limit=limit,
+                               low_confidence=engine.settings.auto_answer_threshold,
+                               vocabulary=engine.retriever.analyzer.vocabulary)
+
+        return await asyncio.to_thread(read)
 
     def stats_view(self) -> StatsView:
         sources = self.engine.sources()

@@ -1,8 +1,9 @@
 """``FaqCog``: what users and admins can do. Loaded by ``FaqBot.setup_hook`` via ``setup``.
 
 * ``/ask question [public]``: an embed answer (private unless ``public``), "I don't know" privately;
-* ``/faq sources|stats``: for everyone; ``/faq reload``: Manage Server only (checked in code, so
-  that the group stays visible to everyone without a server admin changing its permissions);
+* ``/faq sources|stats``: for everyone; ``/faq reload`` and ``/faq report`` (the questions this
+  server asked that went unanswered): Manage Server only (checked in code, so that the group stays
+  visible to everyone without a server admin changing its permissions);
 * mentions ("@FAQ Bot what does a COO do?") get a reply to that message, without pinging anyone;
 * in auto-answer channels, questions get an answer only when the confidence is high.
 """
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Literal
 
 import discord
@@ -25,12 +27,15 @@ from bot.discord_app.formatting import (
     mentions_user,
     reload_embed,
     render_answer,
+    report_embed,
     sources_embeds,
     stats_embed,
     strip_mention,
 )
 from bot.discord_app.responding import run_with_deferral, send_reply
 from bot.discord_app.views import reply_view
+from bot.engine import Answer
+from bot.usage import UsageLogError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ Outcome = Literal["ignored", "answered", "cooldown", "not-question", "below-thre
 class FaqCog(commands.Cog):
     """Questions in, answers out; plus the admin commands."""
 
-    faq = app_commands.Group(name="faq", description="About the FAQ bot: sources, statistics, reload",
+    faq = app_commands.Group(name="faq", description="About the FAQ bot: sources, statistics, reload, report",
                              guild_only=True)
 
     def __init__(self, bot: FaqBot) -> None:
@@ -66,6 +71,8 @@ class FaqCog(commands.Cog):
         await send_reply(interaction, reply, view=reply_view(reply), deferred=deferred,
                          deferred_ephemeral=not public)
         self.bot.stats.record(answer)
+        self.bot.log_question(answer, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
+                              user_id=interaction.user.id)
 
     # -- /faq ... --------------------------------------------------------------------------------
     @faq.command(name="reload", description="Rebuild the index from the knowledge folder (Manage Server)")
@@ -75,6 +82,20 @@ class FaqCog(commands.Cog):
         log.info("Reload requested by %s (id %s)", interaction.user, interaction.user.id)
         result = await self.bot.reload()
         await interaction.followup.send(embed=reload_embed(result.ok, result.message), ephemeral=True)
+
+    @faq.command(name="report", description="Questions asked here that went unanswered (Manage Server)")
+    @app_commands.describe(days="How many days back to look (default 30)")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def report(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        # Only this server's questions: admins of one server must not read another's.
+        try:
+            report = await self.bot.gap_report(interaction.guild_id or 0, days)
+        except (UsageLogError, sqlite3.Error) as exc:
+            log.warning("/faq report: cannot read the usage log: %s", exc)
+            await interaction.followup.send(f"Cannot read the usage log: {exc}", ephemeral=True)
+            return
+        await interaction.followup.send(embed=report_embed(report, days), ephemeral=True)
 
     @faq.command(name="sources", description="List the documents the bot answers from")
     async def sources(self, interaction: discord.Interaction) -> None:
@@ -136,6 +157,7 @@ class FaqCog(commands.Cog):
             return "failed"
         await self._reply(message, render_answer(answer, topics=self.bot.engine.topics, public=True))
         self.bot.stats.record(answer)
+        self._log(message, answer)
         return "answered"
 
     async def _auto_answer(self, message: discord.Message) -> Outcome:
@@ -156,7 +178,12 @@ class FaqCog(commands.Cog):
         self.bot.cooldowns.hit(message.author.id)
         await self._reply(message, render_answer(answer, topics=self.bot.engine.topics, public=True))
         self.bot.stats.record(answer, auto=True)
+        self._log(message, answer)  # questions the bot stays silent about were not put to it: not logged
         return "answered"
+
+    def _log(self, message: discord.Message, answer: Answer) -> None:
+        self.bot.log_question(answer, guild_id=message.guild.id if message.guild else None,
+                              channel_id=message.channel.id, user_id=message.author.id)
 
     async def _reply(self, message: discord.Message, reply: Reply) -> None:
         """Reply to ``message`` in its channel: referenced, nobody pinged (not even the asker)."""

@@ -23,6 +23,7 @@ import discord
 from discord.utils import escape_markdown, escape_mentions, format_dt
 
 from bot.engine import Alternative, Answer
+from bot.gaps import GapReport
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -291,6 +292,7 @@ class Reply:
     buttons: bool = False
     ephemeral: bool = True
     choices: tuple[str, ...] = ()  # labels of the "did you mean" buttons (at most five)
+    passage_id: str | None = None  # the passage answered with, carried by the feedback buttons
 
 
 def render_answer(answer: Answer, *, topics: str, public: bool = False) -> Reply:
@@ -298,7 +300,8 @@ def render_answer(answer: Answer, *, topics: str, public: bool = False) -> Reply
     if answer.kind == "answer":
         labels = tuple(button_label(i, choice_label(c))
                        for i, c in enumerate(answer.choices[:MAX_CHOICE_BUTTONS], start=1))
-        return Reply(embeds=(answer_embed(answer),), buttons=True, ephemeral=not public, choices=labels)
+        return Reply(embeds=(answer_embed(answer),), buttons=True, ephemeral=not public, choices=labels,
+                     passage_id=answer.passage_id)
     if answer.kind == "smalltalk":
         return Reply(content=trim(escape_mentions(answer.reply), CONTENT_LIMIT), ephemeral=not public)
     return Reply(embeds=(unknown_embed(answer, topics),), ephemeral=True)
@@ -395,3 +398,27 @@ def reload_embed(ok: bool, message: str) -> discord.Embed:
     title = "Index reloaded" if ok else "Reload failed — still serving the previous index"
     return fit_embed(discord.Embed(title=title, description=message,
                                    colour=ADMIN_COLOUR if ok else FAILURE_COLOUR))
+
+
+def report_embed(report: GapReport | None, days: int) -> discord.Embed:
+    """``/faq report``: this server's most frequent unanswered questions, and the answer rate."""
+    title = f"Unanswered questions — last {days} day{'s' if days != 1 else ''}"
+    if report is None:
+        return fit_embed(discord.Embed(title=title, colour=ADMIN_COLOUR, description=(
+            "The usage log is turned off (FAQBOT_LOG=off), so there is nothing to report.")))
+    lines = []
+    for i, group in enumerate(report.gaps, start=1):
+        similar = f" (+{len(group.variants) - 1} similar)" if len(group.variants) > 1 else ""
+        lines.append(f"{i}. **{group.count}×** {trim(escape_user_text(group.question), 200)}{similar}")
+    description = pack_lines(lines, DESCRIPTION_LIMIT - 200)[0] if lines else (
+        "No unanswered or low-confidence questions. 🎉" if report.questions else "No questions were asked.")
+    embed = discord.Embed(title=title, colour=ADMIN_COLOUR, description=description)
+    if report.questions:
+        embed.add_field(name="Answer rate", inline=False, value=(
+            f"{report.answer_rate:.0%} of {report.answered + report.unanswered} questions "
+            f"({report.low_confidence_answers} answers below {report.low_confidence:.0%} confidence)"))
+    if report.not_helpful:
+        worst = "\n".join(f"👎 {p.not_helpful} · {escape_markdown(trim(p.where, 150))}" for p in report.not_helpful[:5])
+        embed.add_field(name="Most “Not helpful” answers", value=trim(worst, FIELD_VALUE_LIMIT), inline=False)
+    embed.set_footer(text="Only this server's questions · faqbot report --suggest for synonyms to add")
+    return fit_embed(embed)

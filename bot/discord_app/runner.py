@@ -1,10 +1,11 @@
 """Process set-up for ``faqbot discord``: environment, logging, signals, and clean failures.
 
 This is the only module that reads the environment (``DISCORD_TOKEN``, ``FAQBOT_GUILD_ID``,
-``FAQBOT_AUTO_CHANNELS``, also from a git-ignored ``.env``); it builds a ``DiscordConfig`` and
-hands it to the bot. Expected failures (no token, a rejected token, the message-content intent
-not enabled, ...) end with one ``faqbot: error: ...`` line on stderr and a non-zero exit status,
-never a traceback. The token is never printed, and is redacted from log records just in case.
+``FAQBOT_AUTO_CHANNELS``, ``FAQBOT_LOG``, ``FAQBOT_DB``, also from a git-ignored ``.env``); it
+builds a ``DiscordConfig`` and the usage recorder and hands them to the bot. Expected failures
+(no token, a rejected token, the message-content intent not enabled, ...) end with one
+``faqbot: error: ...`` line on stderr and a non-zero exit status, never a traceback. The token
+is never printed, and is redacted from log records just in case.
 
 ``run_discord`` is the synchronous entry point used by ``bot.cli``; ``serve`` is the async part,
 which tests run in-process against the fake Discord server.
@@ -26,8 +27,9 @@ import discord
 from dotenv import find_dotenv, load_dotenv
 
 from bot.discord_app.client import FaqBot, Rebuild
-from bot.discord_app.config import EXIT_ERROR, DiscordConfig, DiscordSetupError
+from bot.discord_app.config import EXIT_ERROR, EXIT_USAGE, DiscordConfig, DiscordSetupError
 from bot.engine import Engine
+from bot.usage import Recorder, UsageConfig, UsageConfigError, open_recorder
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ class OpenEngine(Protocol):
 class BotFactory(Protocol):
     """Builds the bot (``FaqBot`` itself, or a subclass in tests)."""
 
-    def __call__(self, engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None) -> FaqBot: ...
+    def __call__(self, engine: Engine, config: DiscordConfig, *, rebuild: Rebuild | None = None,
+                 usage: Recorder | None = None) -> FaqBot: ...
 
 INTENT_HELP = (
     "Discord refused the Message Content intent (close code 4014): enable 'Message Content Intent' "
@@ -67,11 +70,18 @@ def run_discord(args: argparse.Namespace, open_engine: OpenEngine) -> int:
     load_dotenv(find_dotenv(usecwd=True), override=False)  # real environment variables win
     try:
         config = config_from_args(args, os.environ)
+        usage_config = UsageConfig.from_env(os.environ)
     except DiscordSetupError as exc:
         return fail(str(exc), exc.status)
+    except UsageConfigError as exc:
+        return fail(str(exc), EXIT_USAGE)
     setup_logging(verbose=bool(getattr(args, "verbose", False)), secret=config.token)
     engine = open_engine(args)
-    return asyncio.run(serve(config, engine, rebuild=lambda _old: open_engine(args, rebuild=True)))
+    with open_recorder(usage_config) as usage:  # closing writes what is still queued
+        if usage.enabled:
+            log.info("Recording questions in %s (FAQBOT_LOG=off turns this off)", usage_config.path)
+        return asyncio.run(serve(config, engine, rebuild=lambda _old: open_engine(args, rebuild=True),
+                                 usage=usage))
 
 
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> DiscordConfig:
@@ -161,14 +171,16 @@ def _install_signal_handlers(bot: FaqBot) -> Callable[[], None]:
 
 
 async def serve(config: DiscordConfig, engine: Engine, *, bot_factory: BotFactory = FaqBot,
-                rebuild: Rebuild | None = None, err: TextIO | None = None, handle_signals: bool = True) -> int:
+                rebuild: Rebuild | None = None, err: TextIO | None = None, handle_signals: bool = True,
+                usage: Recorder | None = None) -> int:
     """Run the bot until it is closed (a signal, or ``bot.close()``); the process exit status.
 
-    ``rebuild`` is what ``/faq reload`` runs (in a worker thread) to get the new engine.
+    ``rebuild`` is what ``/faq reload`` runs (in a worker thread) to get the new engine; ``usage``
+    records questions and clicks (the caller closes it).
     Expected failures are reported as one line on ``err``; anything else is a bug and propagates
     (``bot.cli`` reports it in one line too, with the traceback under ``-v``).
     """
-    bot = bot_factory(engine, config, rebuild=rebuild)
+    bot = bot_factory(engine, config, rebuild=rebuild, **({"usage": usage} if usage is not None else {}))
     remove_handlers = _install_signal_handlers(bot) if handle_signals else (lambda: None)
     try:
         async with bot:

@@ -1,7 +1,10 @@
 """The buttons under an answer: "Other answers", "Helpful", "Not helpful", and "did you mean" choices.
 
 They are ``ui.DynamicItem``s with fixed, namespaced custom ids (``faqbot:answer:more`` ...,
-``faqbot:choice:1`` ... ``faqbot:choice:5``), registered once in ``setup_hook``. Unlike a
+``faqbot:choice:1`` ... ``faqbot:choice:5``), registered once in ``setup_hook``. The feedback
+buttons also carry the id of the passage answered with (``faqbot:answer:unhelpful:3fa9c2d1e0b4``),
+so a click says which passage it is about even after a restart or a reload; buttons without it
+(messages from older versions) still work. Unlike a
 ``timeout=None`` view passed to ``add_view``, a fully dynamic view is not stored per message, so
 memory does not grow with every answer; and because nothing is kept in memory, a click after a
 restart works the same: the question is read back from the message's embed and the engine is
@@ -50,19 +53,23 @@ _FEEDBACK_REPLIES = {
 
 
 class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
-                   template=re.escape(CUSTOM_ID_PREFIX) + r"(?P<action>more|helpful|unhelpful)"):
-    """One answer button; its custom id says what it does, the message says what it is about."""
+                   template=re.escape(CUSTOM_ID_PREFIX)
+                   + r"(?P<action>more|helpful|unhelpful)(?::(?P<passage>[0-9a-f]{1,64}))?"):
+    """One answer button; its custom id says what it does (and, for feedback, which passage it
+    rates), the message says what it is about."""
 
-    def __init__(self, action: str) -> None:
+    def __init__(self, action: str, passage_id: str | None = None) -> None:
         label, style, emoji = _LOOKS[action]
-        super().__init__(discord.ui.Button(label=label, style=style, emoji=emoji,
-                                           custom_id=CUSTOM_ID_PREFIX + action))
+        passage_id = passage_id if action != MORE else None
+        custom_id = CUSTOM_ID_PREFIX + action + (f":{passage_id}" if passage_id else "")
+        super().__init__(discord.ui.Button(label=label, style=style, emoji=emoji, custom_id=custom_id))
         self.action = action
+        self.passage_id = passage_id
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> AnswerButton:
-        return cls(match["action"])
+        return cls(match["action"], match["passage"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("FaqBot", interaction.client)
@@ -70,7 +77,7 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             if self.action == MORE:
                 await show_other_answers(bot, interaction)
             else:
-                await record_feedback(bot, interaction, helpful=self.action == HELPFUL)
+                await record_feedback(bot, interaction, helpful=self.action == HELPFUL, passage_id=self.passage_id)
         except Exception:
             log.exception("Answer button %r failed", self.action)
             await respond_ephemeral(interaction, APOLOGY)
@@ -101,11 +108,11 @@ class ChoiceButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             await respond_ephemeral(interaction, APOLOGY)
 
 
-def answer_view(choices: tuple[str, ...] = ()) -> discord.ui.View:
+def answer_view(choices: tuple[str, ...] = (), passage_id: str | None = None) -> discord.ui.View:
     """The buttons to attach to an answer: the three answer buttons, then one per choice label."""
     view = discord.ui.View(timeout=None)
     for action in ACTIONS:
-        view.add_item(AnswerButton(action))
+        view.add_item(AnswerButton(action, passage_id))
     for number, label in enumerate(choices[:MAX_CHOICE_BUTTONS], start=1):
         view.add_item(ChoiceButton(number, label))
     return view
@@ -113,7 +120,7 @@ def answer_view(choices: tuple[str, ...] = ()) -> discord.ui.View:
 
 def reply_view(reply: Reply) -> discord.ui.View | None:
     """The view for ``reply``, or None when it gets no buttons ("I don't know", small talk)."""
-    return answer_view(reply.choices) if reply.buttons else None
+    return answer_view(reply.choices, reply.passage_id) if reply.buttons else None
 
 
 async def show_other_answers(bot: FaqBot, interaction: discord.Interaction) -> None:
@@ -156,8 +163,12 @@ async def show_choice(bot: FaqBot, interaction: discord.Interaction, number: int
     await send_reply(interaction, reply, view=reply_view(reply), deferred=deferred, deferred_ephemeral=True)
 
 
-async def record_feedback(bot: FaqBot, interaction: discord.Interaction, *, helpful: bool) -> None:
+async def record_feedback(bot: FaqBot, interaction: discord.Interaction, *, helpful: bool,
+                          passage_id: str | None = None) -> None:
     """Count a vote (one per user and message; a changed mind replaces the earlier vote)."""
     message_id = interaction.message.id if interaction.message else 0
-    change = bot.record_feedback(message_id, interaction.user.id, helpful=helpful)
+    question = question_from_embeds(interaction.message.embeds) if interaction.message else None
+    change = bot.record_feedback(message_id, interaction.user.id, helpful=helpful, passage_id=passage_id,
+                                 question=question, guild_id=interaction.guild_id,
+                                 channel_id=interaction.channel_id)
     await interaction.response.send_message(_FEEDBACK_REPLIES[change], ephemeral=True)

@@ -1,0 +1,226 @@
+"""TF-IDF matrices without scikit-learn, and the column-wise (inverted) scoring the retriever uses.
+
+``TermCounts`` does what ``TfidfVectorizer(analyzer=..., sublinear_tf=True, dtype=float32)``
+did for faqbot, with the same numbers down to the last bit (``tests/test_termmatrix.py``
+compares them): the vocabulary is every term of the documents in alphabetical order, idf is
+smoothed, tf is ``1 + log(count)``, rows have unit length. Doing it here lets an index be built
+from term lists computed once (not once per pass, as a vectoriser calling the analyzer would),
+keeps counts in compact arrays (at 100,000 passages, scikit-learn's Python lists of column
+numbers took gigabytes), and keeps scikit-learn out of the process that answers questions.
+
+Matrices are kept by column (CSC): a question touches a few dozen terms, so scoring reads those
+columns' postings instead of multiplying every row of the matrix.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + c)`` for every (start, count) pair."""
+    counts = np.maximum(np.asarray(counts, dtype=np.int64), 0)
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(np.asarray(starts, dtype=np.int64), counts) + offsets
+
+
+def normalize_rows(data: np.ndarray, indptr: np.ndarray) -> None:
+    """Scale each CSR row of ``data`` to unit length in place, exactly as scikit-learn does:
+    squares (in the data's precision) summed left to right in float64, then one division."""
+    lengths = np.diff(indptr)
+    total = np.zeros(len(lengths), dtype=np.float64)
+    longest = int(lengths.max()) if len(lengths) else 0
+    rows = np.flatnonzero(lengths > 0)
+    for k in range(longest):  # position by position: every row's sum stays in entry order
+        rows = rows[lengths[rows] > k]  # the rows this long, out of those long enough before
+        value = data[indptr[rows] + k]
+        total[rows] += value * value
+    norm = np.sqrt(total)
+    norm[norm == 0.0] = 1.0  # empty rows stay as they are
+    data /= np.repeat(norm, lengths)
+
+
+@dataclass
+class Postings:
+    """A term-by-column sparse matrix (CSC arrays): for each term, the rows holding it."""
+
+    data: np.ndarray  # float32 weights
+    indices: np.ndarray  # int32 row of each weight
+    indptr: np.ndarray  # int64, one more than there are terms
+    n_rows: int
+
+    @classmethod
+    def from_csr(cls, matrix) -> Postings:
+        csc = matrix.tocsc()
+        csc.sort_indices()
+        return cls(csc.data.astype(np.float32, copy=False), csc.indices.astype(np.int32, copy=False),
+                   csc.indptr.astype(np.int64, copy=False), int(matrix.shape[0]))
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    def dot(self, cols: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``matrix @ vector`` for a vector that is ``weights`` at ``cols`` (ascending) and 0 elsewhere:
+        (dense float32 result over all rows, the rows holding any of the terms, repeats included).
+
+        Each row's sum is taken in ascending column order in float32: the very additions a CSR
+        product with the dense vector makes (its other terms add exact zeros), so scores equal
+        the row-wise product's to the bit.
+        """
+        starts = self.indptr[cols]
+        counts = self.indptr[cols + 1] - starts
+        entries = ranges(starts, counts)
+        rows = self.indices[entries]
+        products = self.data[entries] * np.repeat(weights.astype(np.float32, copy=False), counts)
+        out = np.zeros(self.n_rows, dtype=np.float32)
+        np.add.at(out, rows, products)  # unbuffered, in array order: column by column within a row
+        return out, rows
+
+    def dot_rows(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``dot`` for a few ``rows`` only: the same float32 sums, term by term in ascending order."""
+        out = np.zeros(len(rows), dtype=np.float32)
+        weights = weights.astype(np.float32, copy=False)
+        for j, w in zip(cols.tolist(), weights, strict=True):
+            start, stop = int(self.indptr[j]), int(self.indptr[j + 1])
+            column = self.indices[start:stop]  # sorted rows
+            at = np.minimum(np.searchsorted(column, rows), max(0, len(column) - 1))
+            here = (column[at] == rows) if len(column) else np.zeros(len(rows), dtype=bool)
+            out[here] += self.data[start + at[here]] * w
+        return out
+
+    def union_pattern(self, other: Postings) -> Postings:
+        """Where either matrix has an entry, weight 1 (rows sorted within each term).
+
+        NumPy only, so loading an index needs no SciPy (a third of a cold start): both
+        matrices' (term, row) keys are already sorted, so a stable sort just merges two runs.
+        """
+        def keys(m: Postings) -> np.ndarray:
+            cols = np.repeat(np.arange(m.n_terms, dtype=np.int64), np.diff(m.indptr))
+            return cols * max(1, m.n_rows) + m.indices
+
+        merged = np.sort(np.concatenate((keys(self), keys(other))), kind="stable")
+        if len(merged):
+            merged = merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+        n_rows = max(1, self.n_rows)
+        cols = merged // n_rows
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(cols, minlength=self.n_terms)))).astype(np.int64)
+        return Postings(np.ones(len(merged), dtype=np.float32), (merged % n_rows).astype(np.int32), indptr,
+                        self.n_rows)
+
+    def arrays(self, key: str) -> dict[str, np.ndarray]:
+        return {f"{key}.data": self.data, f"{key}.indices": self.indices, f"{key}.indptr": self.indptr,
+                f"{key}.shape": np.asarray([self.n_rows, self.n_terms], dtype=np.int64)}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], key: str, n_terms: int) -> Postings:
+        """Read back ``arrays(key)``, checking everything a query would index with (ValueError)."""
+        data = np.asarray(arrays[f"{key}.data"])
+        indices = np.asarray(arrays[f"{key}.indices"])
+        indptr = np.asarray(arrays[f"{key}.indptr"])
+        shape = [int(x) for x in np.asarray(arrays[f"{key}.shape"]).ravel()]
+        if data.dtype != np.float32 or indices.dtype != np.int32 or indptr.dtype != np.int64 or data.ndim != 1:
+            raise ValueError(f"{key} matrix has unexpected types")
+        if len(shape) != 2 or shape[1] != n_terms or len(indptr) != n_terms + 1 or shape[0] < 0:
+            raise ValueError(f"{key} matrix does not match the vocabulary")
+        nnz = len(data)
+        if len(indices) != nnz or indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
+            raise ValueError(f"{key} matrix is inconsistent")
+        if nnz and (indices.min() < 0 or indices.max() >= shape[0] or not np.isfinite(data).all()):
+            raise ValueError(f"{key} matrix points outside its rows")
+        return cls(data, indices, indptr, shape[0])
+
+
+class TermCounts:
+    """Counts terms of several fields (rows of text), then turns them into TF-IDF matrices.
+
+    Terms get provisional numbers as they are first seen; ``finish`` sorts the vocabulary
+    (the ``documents`` field's terms: other fields' terms outside it are dropped, as a fitted
+    vectoriser's ``transform`` drops them) and renumbers.
+    """
+
+    def __init__(self, fields: Sequence[str], documents: str) -> None:
+        self.ids: dict[str, int] = {}
+        self.documents = documents
+        self._indices = {f: array("i") for f in fields}
+        self._counts = {f: array("i") for f in fields}
+        self._indptr = {f: array("q", [0]) for f in fields}
+
+    def add(self, field: str, terms: Iterable[str]) -> None:
+        """One row of ``field``."""
+        counts = Counter(terms)
+        ids = self.ids
+        row = list(map(ids.get, counts))  # most terms are known after the first few rows
+        if None in row:
+            for k, term in enumerate(counts):
+                if row[k] is None:
+                    row[k] = ids[term] = len(ids)
+        self._indices[field].extend(row)
+        self._counts[field].extend(counts.values())
+        self._indptr[field].append(len(self._indices[field]))
+
+    def absorb(self, other: TermCounts) -> None:
+        """Append ``other``'s rows (same fields) after this one's, renumbering its terms."""
+        ids = self.ids
+        renumber = np.fromiter((ids.setdefault(t, len(ids)) for t in other.ids), dtype=np.int64,
+                               count=len(other.ids))
+        for field, indices in other._indices.items():
+            mine = self._indices[field]
+            offset = len(mine)
+            if len(indices):
+                mine.frombytes(renumber[np.frombuffer(indices, dtype=np.int32)].astype(np.int32).tobytes())
+            self._counts[field].extend(other._counts[field])
+            self._indptr[field].extend((np.frombuffer(other._indptr[field], dtype=np.int64)[1:] + offset).tolist())
+
+    def finish(self, sublinear_tf: bool = True) -> tuple[dict[str, int], np.ndarray, dict[str, object]]:
+        """(vocabulary, idf, CSR tf-idf matrix per other field): what ``TfidfVectorizer`` fitted on
+        the documents field and applied to each field would give, as float32."""
+        import scipy.sparse as sp
+
+        by_id = list(self.ids)
+        doc_ids = np.frombuffer(self._indices[self.documents], dtype=np.int32)
+        in_vocabulary = np.unique(doc_ids)
+        terms = [by_id[j] for j in in_vocabulary.tolist()]
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        vocabulary = {terms[k]: i for i, k in enumerate(order)}
+        renumber = np.full(len(by_id), -1, dtype=np.int64)
+        renumber[in_vocabulary[np.asarray(order, dtype=np.int64)]] = np.arange(len(order))
+        n_docs = len(self._indptr[self.documents]) - 1
+        # Smoothed idf, in float32 step by step as scikit-learn computes it.
+        df = np.bincount(renumber[doc_ids], minlength=len(vocabulary)).astype(np.float32)
+        df += 1.0
+        idf = np.full_like(df, n_docs + 1, dtype=np.float32)
+        idf /= df
+        np.log(idf, out=idf)
+        idf += 1.0
+        matrices: dict[str, object] = {}
+        for field in [f for f in self._indices if f != self.documents]:  # documents only count for idf
+            cols = renumber[np.frombuffer(self._indices[field], dtype=np.int32)]
+            counts = np.frombuffer(self._counts[field], dtype=np.int32)
+            indptr = np.frombuffer(self._indptr[field], dtype=np.int64)
+            keep = cols >= 0
+            kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+            indptr = kept_before[indptr]  # each row's start among the kept entries
+            data = counts[keep].astype(np.float32)
+            matrix = sp.csr_matrix((data, cols[keep].astype(np.int32), indptr),
+                                   shape=(len(indptr) - 1, len(vocabulary)))
+            matrix.sort_indices()
+            if sublinear_tf:
+                np.log(matrix.data, out=matrix.data)
+                matrix.data += 1.0
+            matrix.data *= idf[matrix.indices]
+            normalize_rows(matrix.data, matrix.indptr)
+            matrices[field] = matrix
+        return vocabulary, idf, matrices

@@ -1,0 +1,191 @@
+"""faqbot's own TF-IDF, n-gram speller index, stemmer and edit distance give exactly the numbers
+of the scikit-learn / NLTK code they replace (so answers did not change), and answering a
+question from a saved index imports neither library (so a cold start stays fast)."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import REPO
+
+from bot.analysis import Analyzer, CharNgramIndex, SpellingCorrector, edit_distance
+from bot.config import Settings
+from bot.index_store import _retriever_for
+from bot.ingest import load_folder
+from bot.termmatrix import Postings, TermCounts
+from bot.textproc import _SKLEARN_STOP_WORDS
+
+
+@pytest.fixture(scope="module")
+def passages(shared_knowledge):
+    found, _ = load_folder(shared_knowledge)
+    return found
+
+
+@pytest.fixture(scope="module")
+def built(shared_knowledge, passages):
+    return _retriever_for(shared_knowledge, Settings()).index(passages)
+
+
+def _sklearn_tfidf(analyzer: Analyzer, passages):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer=analyzer.terms, sublinear_tf=True, dtype=np.float32)
+    vectorizer.fit([f"{p.text}\n{p.context}" for p in passages])
+    return vectorizer
+
+
+def test_term_counts_equal_scikit_learn_to_the_bit(built, passages):
+    reference = _sklearn_tfidf(built.analyzer, passages)
+    assert built.vocabulary_ == reference.vocabulary_
+    assert built.idf_.dtype == np.float32 and np.array_equal(built.idf_, reference.idf_)
+    for postings, texts in ((built.body_, [p.text for p in passages]), (built.context_, [p.context for p in passages])):
+        expected = reference.transform(texts).tocsc()
+        expected.sort_indices()
+        assert np.array_equal(postings.indptr, expected.indptr)
+        assert np.array_equal(postings.indices, expected.indices)
+        assert np.array_equal(postings.data, expected.data)
+
+
+def test_term_counts_drop_terms_outside_the_documents():
+    counts = TermCounts(("documents", "other"), documents="documents")
+    counts.add("documents", ["b", "a", "a"])
+    counts.add("other", ["zzz", "a"])
+    counts.add("other", [])
+    vocabulary, _, matrices = counts.finish()
+    assert vocabulary == {"a": 0, "b": 1}
+    other = matrices["other"]
+    assert other.shape == (2, 2) and other.nnz == 1 and other[0, 0] == pytest.approx(1.0)
+
+
+def test_analysing_in_several_processes_gives_the_same_index(shared_knowledge, passages, built):
+    parallel = _retriever_for(shared_knowledge, Settings()).index(passages, workers=2)
+    state, arrays = built.to_state()
+    other_state, other_arrays = parallel.to_state()
+    assert json.dumps(state, sort_keys=True) == json.dumps(other_state, sort_keys=True)
+    assert arrays.keys() == other_arrays.keys()
+    assert all(np.array_equal(arrays[k], other_arrays[k]) for k in arrays)
+
+
+def test_normal_form_of_a_document_is_its_parts_joined(passages):
+    from bot.textproc import normalize
+
+    rng = random.Random(4)
+    pieces = ["abc", " ", "X", "12k", "’", "\u200b", "\u00ad", "\ufb01", "é", "\u0301", "Σ", "\n", "organis", "ing"]
+    pairs = [(p.text, p.context) for p in passages]
+    pairs += [("".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))),
+               "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))) for _ in range(3000)]
+    for text, context in pairs:
+        assert normalize(f"{text}\n{context}") == " ".join(x for x in (normalize(text), normalize(context)) if x)
+
+
+def test_column_scoring_equals_the_row_wise_product(built):
+    rng = np.random.default_rng(0)
+    for matrix in (built.body_, built.sentences_):
+        csr = sp.csc_matrix((matrix.data, matrix.indices, matrix.indptr),
+                            shape=(matrix.n_rows, matrix.n_terms)).tocsr()
+        csr.sort_indices()
+        for _ in range(30):
+            cols = np.sort(rng.choice(matrix.n_terms, size=12, replace=False))
+            weights = rng.random(12).astype(np.float32)
+            dense = np.zeros(matrix.n_terms, dtype=np.float32)
+            dense[cols] = weights
+            got, _ = matrix.dot(cols, weights)
+            assert np.array_equal(got, csr @ dense)
+
+
+def test_presence_is_the_union_of_text_and_headings(built):
+    def csc(m: Postings):
+        return sp.csc_matrix((m.data, m.indices, m.indptr), shape=(m.n_rows, m.n_terms))
+
+    expected = ((csc(built.body_) + csc(built.context_)) > 0).astype(np.float32).tocsc()
+    expected.sort_indices()
+    presence = built._presence
+    assert np.array_equal(presence.indptr, expected.indptr) and np.array_equal(presence.indices, expected.indices)
+
+
+def test_loaded_index_scores_exactly_like_the_built_one(built, shared_knowledge):
+    state, arrays = built.to_state()
+    state = json.loads(json.dumps(state))  # through JSON, as on disk
+    assert "indexed_terms" not in state["analyzer"]  # read from the vocabulary instead
+    loaded = _retriever_for(shared_knowledge, Settings()).load_state(state, arrays)
+    for question in ["what does a coo earn", "opertaions managr salary", "can one person be both VP Ops and COO",
+                     "what is the best pizza topping"]:
+        a, b = built.analyzer.query(question), loaded.analyzer.query(question)
+        assert a == b
+        for x, y in zip(built.score(a), loaded.score(b), strict=True):
+            assert np.array_equal(x, y)
+        assert [h.focus for h in built.retrieve(a)] == [h.focus for h in loaded.retrieve(b)]
+
+
+def test_char_ngram_index_equals_scikit_learn(built):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = random.Random(1)
+    words = sorted(built.analyzer.speller.counts)
+    words += sorted({"".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 12))) for _ in range(500)})
+    for word_list in (words, ["a"], ["banana", "ban"]):
+        reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+        matrix = reference.fit_transform(word_list).tocsr()
+        ours = CharNgramIndex(word_list)
+        assert ours.vocabulary == reference.vocabulary_ and np.array_equal(ours.idf, reference.idf_)
+        for name in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(ours.matrix, name), getattr(matrix, name)), name
+        for query in ["managr", "zzz", "a", *rng.sample(word_list, min(20, len(word_list)))]:
+            expected = (matrix @ reference.transform([query]).T).toarray().ravel()
+            assert np.array_equal(ours.matrix @ ours.vector(query), expected)
+
+
+def test_speller_builds_its_index_only_when_needed():
+    speller = SpellingCorrector({"operations": 3, "manager": 2})
+    assert speller.correct("manager") is None and speller.correct("ops") is None
+    assert speller._index is None
+    assert speller.correct("managr") == "manager"
+    assert speller._index is not None
+
+
+def test_edit_distance_equals_nltk():
+    from nltk.metrics.distance import edit_distance as nltk_distance
+
+    rng = random.Random(2)
+    for _ in range(3000):
+        a = "".join(rng.choice("abcd") for _ in range(rng.randint(0, 7)))
+        b = "".join(rng.choice("abcd") for _ in range(rng.randint(0, 7)))
+        assert edit_distance(a, b) == nltk_distance(a, b, transpositions=True), (a, b)
+
+
+def test_vendored_stemmer_equals_nltk(passages):
+    from nltk.stem.snowball import SnowballStemmer
+
+    from bot.snowball import stem
+
+    reference = SnowballStemmer("english")
+    rng = random.Random(3)
+    words = {w for p in passages for w in p.text.lower().split()}
+    words |= {"".join(rng.choice("aeiouybcdlnrstgw'") for _ in range(rng.randint(1, 12))) for _ in range(5000)}
+    words |= {"generously", "communication", "arsenal", "skies", "proceeding", "yelling", "ization", "sky's"}
+    assert [w for w in words if stem(w) != reference.stem(w)] == []
+
+
+def test_stop_words_equal_scikit_learn():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert frozenset(ENGLISH_STOP_WORDS) == _SKLEARN_STOP_WORDS
+
+
+def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine):
+    engine.ask("what does a coo earn")  # the session's index exists on disk
+    code = (
+        "import sys; from bot.cli import main; "
+        f"main(['ask', '--knowledge', {str(shared_knowledge)!r}, 'what does a coo earn']); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'nltk', 'sklearn', 'scipy'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
