@@ -31,158 +31,21 @@ def with_bigrams(terms: list[str]) -> list[str]:
     return terms + [f"{a} {b}" for a, b in pairwise(terms)]
 
 
-def edit_distance(s1: str, s2: str) -> int:
-    """Damerau-Levenshtein distance (adjacent transpositions cost 1), computed exactly as NLTK's
-    ``edit_distance(s1, s2, transpositions=True)``, without importing NLTK."""
-    len1, len2 = len(s1), len(s2)
-    lev = [[0] * (len2 + 1) for _ in range(len1 + 1)]
-    for i in range(len1 + 1):
-        lev[i][0] = i
-    for j in range(len2 + 1):
-        lev[0][j] = j
-    last_left_t = dict.fromkeys(set(s1) | set(s2), 0)
-    for i in range(1, len1 + 1):
-        last_right_buf = 0
-        for j in range(1, len2 + 1):
-            last_left = last_left_t[s2[j - 1]]
-            last_right = last_right_buf
-            if s1[i - 1] == s2[j - 1]:
-                last_right_buf = j
-            a = lev[i - 1][j] + 1
-            b = lev[i][j - 1] + 1
-            c = lev[i - 1][j - 1] + (1 if s1[i - 1] != s2[j - 1] else 0)
-            d = c + 1
-            if last_left > 0 and last_right > 0:
-                d = lev[last_left - 1][last_right - 1] + i - last_left + j - last_right - 1
-            lev[i][j] = min(a, b, c, d)
-        last_left_t[s1[i - 1]] = i
-    return lev[len1][len2]
-
-
-def char_ngrams(word: str) -> list[str]:
-    """Character 2- and 3-grams of `` word `` in scikit-learn's ``char_wb`` order."""
-    w = f" {word} "
-    grams = [w[i:i + 2] for i in range(len(w) - 1)]
-    return grams + [w[i:i + 3] for i in range(len(w) - 2)]
-
-
-class CharNgramIndex:
-    """What ``TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)`` learns
-    from a list of single words, reproduced with NumPy so that questions never import
-    scikit-learn; ``tests/test_textproc.py`` checks every number equals scikit-learn's.
-
-    Equal down to the last bit, not just close: the corrector ranks candidates by these
-    similarities, and a changed rounding could change a correction, so each row keeps
-    scikit-learn's entry order (n-grams by first appearance in the word list), which fixes the
-    order its sums are taken in.
-    """
-
-    def __init__(self, words: list[str]) -> None:
-        import scipy.sparse as sp
-
-        padded = [f" {w.lower()} " for w in words]
-        lengths = np.fromiter((len(w) for w in padded), dtype=np.int64, count=len(padded))
-        codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-        # One int64 per n-gram that sorts like the n-gram's text: c1, c2, then c3 + 1 (0 for a 2-gram),
-        # base B above every code point, so " a" < " ab" as in Python's string order.
-        base = int(codes.max()) + 2 if len(codes) else 2
-        pos2 = _ranges(starts, lengths - 1)
-        pos3 = _ranges(starts, lengths - 2)
-        row2 = np.repeat(np.arange(len(words)), lengths - 1)
-        row3 = np.repeat(np.arange(len(words)), lengths - 2)
-        gram2 = (codes[pos2] * base + codes[pos2 + 1]) * base
-        gram3 = (codes[pos3] * base + codes[pos3 + 1]) * base + codes[pos3 + 2] + 1
-        # scikit-learn's stream: per word, its 2-grams then its 3-grams, each left to right.
-        order = np.lexsort((np.concatenate((pos2, pos3)), np.concatenate((np.zeros_like(pos2), np.ones_like(pos3))),
-                            np.concatenate((row2, row3))))
-        grams = np.concatenate((gram2, gram3))[order]
-        rows = np.concatenate((row2, row3))[order]
-        vocab, first, ids = np.unique(grams, return_index=True, return_inverse=True)
-        seen_rank = np.empty(len(vocab), dtype=np.int64)
-        seen_rank[np.argsort(first, kind="stable")] = np.arange(len(vocab))
-        # Count each (word, n-gram) once; keep the rows in scikit-learn's entry order.
-        pairs, counts = np.unique(rows * len(vocab) + ids, return_counts=True)
-        prow, pid = pairs // len(vocab), pairs % len(vocab)
-        entry = np.lexsort((seen_rank[pid], prow))
-        prow, pid, tf = prow[entry], pid[entry], counts[entry].astype(np.float64)
-        df = np.bincount(pid, minlength=len(vocab)).astype(np.float64) + 1.0
-        idf = np.full_like(df, len(words) + 1, dtype=np.float64)
-        idf /= df
-        np.log(idf, out=idf)
-        idf += 1.0
-        np.log(tf, out=tf)
-        tf += 1.0
-        tf *= idf[pid]
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(prow, minlength=len(words))))).astype(np.int64)
-        _normalize_rows(tf, indptr)
-        self.vocabulary = {_decode(int(g), base): i for i, g in enumerate(vocab)}
-        self.idf = idf
-        self.matrix = sp.csr_matrix((tf, pid.astype(np.int32), indptr), shape=(len(words), len(vocab)))
-
-    def vector(self, word: str) -> np.ndarray:
-        """The word's normalised tf-idf vector, dense (zero where it shares nothing)."""
-        counts: dict[int, int] = {}
-        for gram in char_ngrams(word.lower()):
-            j = self.vocabulary.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        cols = np.array(sorted(counts), dtype=np.int64)
-        values = np.array([counts[j] for j in cols.tolist()], dtype=np.float64)
-        np.log(values, out=values)
-        values += 1.0
-        values *= self.idf[cols]
-        total = 0.0
-        for v in values.tolist():  # sequential, as scikit-learn's normaliser sums
-            total += v * v
-        dense = np.zeros(len(self.idf), dtype=np.float64)
-        if total:
-            dense[cols] = values / np.sqrt(total)
-        return dense
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + c)`` for every (start, count)."""
-    counts = np.maximum(counts, 0)
-    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(starts, counts) + offsets
-
-
-def _normalize_rows(data: np.ndarray, indptr: np.ndarray) -> None:
-    """Scale each CSR row to unit length, summing squares left to right like scikit-learn does."""
-    lengths = np.diff(indptr)
-    total = np.zeros(len(lengths), dtype=np.float64)
-    for k in range(int(lengths.max()) if len(lengths) else 0):
-        rows = np.flatnonzero(lengths > k)
-        value = data[indptr[rows] + k]
-        total[rows] += value * value
-    norm = np.sqrt(total)
-    norm[norm == 0.0] = 1.0
-    data /= np.repeat(norm, lengths)
-
-
-def _decode(code: int, base: int) -> str:
-    c3 = code % base
-    c2 = (code // base) % base
-    c1 = code // (base * base)
-    return chr(c1) + chr(c2) + (chr(c3 - 1) if c3 else "")
-
-
 class SpellingCorrector:
     """Fixes typos by looking the word up among the words of the indexed texts.
 
     Candidates come from a character n-gram TF-IDF over the known words (fast, no word list
     scan); the closest candidate is accepted only within a small Damerau-Levenshtein distance,
     ties going to the word the texts use most ("officr" -> "officer", not "office"). The n-gram
-    index is built on the first word that needs it: most questions have no typo, and a cold
-    ``faqbot ask`` should not pay for it.
+    index (scikit-learn) and the distance (NLTK) are loaded on the first word that needs them:
+    most questions have no typo, and a cold ``faqbot ask`` should not pay a second of imports.
     """
 
     def __init__(self, counts: dict[str, int], min_length: int = 5) -> None:
         self.counts = {w: int(c) for w, c in counts.items() if w.isalpha()}
         self.known = sorted(self.counts)
         self.min_length = min_length
-        self._index: CharNgramIndex | None = None
+        self._ngrams: tuple[Any, Any] | None = None  # (fitted vectoriser, matrix of the known words)
         self._lock = threading.Lock()
         self._cache: dict[str, str | None] = {}
 
@@ -199,15 +62,20 @@ class SpellingCorrector:
             self._cache[word] = self._closest(word)
         return self._cache[word]
 
-    def ngram_index(self) -> CharNgramIndex:
-        if self._index is None:
-            with self._lock:
-                if self._index is None:
-                    self._index = CharNgramIndex(self.known)
-        return self._index
+    def _ngram_index(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._ngrams is None:
+                from sklearn.feature_extraction.text import TfidfVectorizer
+
+                vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+                self._ngrams = (vectorizer, vectorizer.fit_transform(self.known).tocsr())
+            return self._ngrams
 
     def _closest(self, word: str) -> str | None:
-        sims = self.ngram_index().matrix @ self.ngram_index().vector(word)
+        from nltk.metrics.distance import edit_distance
+
+        vectorizer, matrix = self._ngram_index()
+        sims = (matrix @ vectorizer.transform([word]).T).toarray().ravel()
         limit = 1 if len(word) <= 8 else 2
         best: tuple[int, int, float] | None = None
         choice = None
@@ -218,7 +86,7 @@ class SpellingCorrector:
             # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
             if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
                 continue
-            dist = edit_distance(word, candidate)
+            dist = edit_distance(word, candidate, transpositions=True)
             key = (dist, -self.counts[candidate], -float(sims[idx]))
             if dist <= limit and (best is None or key < best):
                 best, choice = key, candidate

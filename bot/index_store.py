@@ -35,6 +35,7 @@ from bot.analysis import Analyzer
 from bot.config import Settings
 from bot.ingest import describe, iter_sources, load_folder
 from bot.retriever import TfidfRetriever, Weights
+from bot.textproc import STOP_WORDS, remember_stems, stem, stem_table
 from bot.vocabulary import VOCABULARY_FILE, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -378,6 +379,8 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         raise KnowledgeError(f"no readable .txt or .md articles in {knowledge}")
     files: dict[str, list] = {}
     retriever = _retriever_for(knowledge, settings).index(passages)
+    for word in retriever.analyzer.vocabulary.alias_words() | STOP_WORDS:  # in questions, not in texts
+        stem(word)
     state, arrays = retriever.to_state()
     index_dir = index_dir or default_index_dir(knowledge)
     manifest = {
@@ -387,6 +390,7 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         "built_at": time.time(),
         "calibration": {k: getattr(settings, k) for k in ("threshold", "confidence_weights", "confidence_bias")},
         "retriever": state,
+        "stems": stem_table(),
     }
     try:
         IndexStore(index_dir).write(manifest, arrays)
@@ -428,6 +432,7 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
             elif manifest.get("fingerprint") != fingerprint(knowledge, settings, known=manifest):
                 reason = "knowledge changed"
             else:
+                remember_stems(manifest.get("stems", {}))
                 retriever = _retriever_for(knowledge, settings)
                 with _collector_paused():
                     retriever.load_state(manifest["retriever"], arrays)

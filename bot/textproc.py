@@ -1,19 +1,20 @@
 """Text processing: normalising, sentence splitting, tokenising and stemming.
 
 Only NLTK parts that need no downloaded data are used (an untrained Punkt splitter with our own
-abbreviation list, and the Snowball stemmer, vendored in ``bot.snowball``), so faqbot runs with
-no ``nltk_data``. Answering a question imports neither NLTK nor scikit-learn: both take about a
-second to import, more than the whole answer.
+abbreviation list, and NLTK's Snowball stemmer), so faqbot runs with no ``nltk_data``.
+
+Importing NLTK takes over a second, far more than answering a question, so it is imported on
+first use: an index records the stem of every word it has seen (``stem_table``), and a process
+that loads it (``remember_stems``) stems the words of most questions without NLTK at all.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
-
-from bot.snowball import stem as _snowball_stem
 
 # scikit-learn's English stop word list (``ENGLISH_STOP_WORDS``, checked equal in the tests),
 # copied because importing it loads scikit-learn, ~0.7 s of a cold ``faqbot ask``.
@@ -90,12 +91,43 @@ def words(text: str) -> list[str]:
     return _TOKENS.findall(text)
 
 
-@lru_cache(maxsize=65536)
+_STEMS: dict[str, str] = {}  # word -> Snowball stem: what this process has stemmed or loaded
+_MAX_STEMS = 500_000  # a long-running bot meets ever new words: stay bounded
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer("english")
+
+
 def stem(word: str) -> str:
     """Snowball stem; multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
+    found = _STEMS.get(word)
+    if found is not None:
+        return found
     if "_" in word or word.startswith("$") or word.isdigit():
         return word
-    return _snowball_stem(word)
+    found = _stemmer().stem(word)
+    if len(_STEMS) < _MAX_STEMS:
+        _STEMS[word] = found
+    return found
+
+
+def stem_table() -> dict[str, str]:
+    """``{word: stem}`` for every word stemmed so far: after building an index, the words of its
+    texts and vocabulary (for the index to record; see ``remember_stems``)."""
+    return dict(sorted(_STEMS.items()))
+
+
+def remember_stems(table: Mapping[str, str]) -> None:
+    """Take stems worked out before (by ``stem``, maybe in another process) as known."""
+    if not all(isinstance(w, str) and isinstance(t, str) and t for w, t in table.items()):
+        raise ValueError("a stem table maps words to non-empty stems")
+    room = _MAX_STEMS - len(_STEMS)
+    if room > 0:
+        _STEMS.update(table if len(table) <= room else dict(list(table.items())[:room]))
 
 
 class _TermOf(dict):

@@ -500,3 +500,29 @@ def test_loading_rereads_only_sources_that_may_have_changed(knowledge_copy, monk
     manifest["files"][source.name][1] = source.stat().st_mtime_ns
     (_index_dir(knowledge_copy) / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     assert load_index(knowledge_copy, None, SETTINGS).rebuilt is True
+
+
+def test_a_loaded_index_answers_known_words_without_importing_nltk_or_scikit_learn(built):
+    """The index records the stem of every word it has seen, so a new process answering a
+    question in the articles' words needs neither library (each takes a second to import)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from bot.engine import Engine\n"
+        f"answer = Engine.open(Path({str(built)!r})).ask('how much does a coo earn')\n"
+        "print(answer.kind, 'nltk' in sys.modules, 'sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["answer", "False", "False"], out.stderr
+
+
+def test_stems_in_the_index_are_checked_on_load(built, caplog):
+    manifest_path = built / ".index" / "index.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest["stems"]["salaries"] == "salari"
+    manifest["stems"] = {"salaries": 3}
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        Engine.open(built)
+    assert any("damaged" in r.getMessage() for r in caplog.records)

@@ -6,7 +6,7 @@ import pytest
 from conftest import KNOWLEDGE, write
 
 from bot.analysis import Analyzer, SpellingCorrector, with_bigrams
-from bot.textproc import STOP_WORDS, content_terms, ends_sentence, normalize, sentences, stem, words
+from bot.textproc import STOP_WORDS, _stemmer, content_terms, ends_sentence, normalize, sentences, stem, words
 from bot.vocabulary import Vocabulary, VocabularyError, role_token
 
 
@@ -85,7 +85,7 @@ def test_text_processing_needs_no_nltk_data(tmp_path, monkeypatch):
     import nltk
 
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
-    stem.cache_clear()
+    _stemmer.cache_clear()
     assert sentences("First one. Second one.") == ["First one.", "Second one."]
     assert content_terms("operations managers manage budgets") == ["oper", "manag", "manag", "budget"]
 
