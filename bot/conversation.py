@@ -100,6 +100,9 @@ class Conversations:
     def _picked_choice(conv: Conversation, question: str) -> Alternative | None:
         """The "did you mean" option a bare number picks ("2"), if one was just offered."""
         text = question.strip().rstrip(".)")
-        if conv.choices and text.isdigit() and 1 <= int(text) <= len(conv.choices):
+        # ASCII digits only, and few: int() refuses "²" and numbers of thousands of digits
+        if not (conv.choices and text.isascii() and text.isdigit() and len(text) <= 3):
+            return None
+        if 1 <= int(text) <= len(conv.choices):
             return conv.choices[int(text) - 1]
         return None

@@ -1,12 +1,12 @@
 """TF-IDF matrices without scikit-learn, and the column-wise (inverted) scoring the retriever uses.
 
-``TermCounts`` does what ``TfidfVectorizer(analyzer=..., sublinear_tf=True, dtype=float32)``
-did for faqbot, with the same numbers down to the last bit (``tests/test_termmatrix.py``
-compares them): the vocabulary is every term of the documents in alphabetical order, idf is
-smoothed, tf is ``1 + log(count)``, rows have unit length. Doing it here lets an index be built
-from term lists computed once (not once per pass, as a vectoriser calling the analyzer would),
-keeps counts in compact arrays (at 100,000 passages, scikit-learn's Python lists of column
-numbers took gigabytes), and keeps scikit-learn out of the process that answers questions.
+``TermCounts`` gives what ``TfidfVectorizer(analyzer=..., sublinear_tf=True, dtype=float32)``
+gives, with the same numbers down to the last bit (``tests/test_termmatrix.py`` compares them):
+it does the vectoriser's counting itself, and its weighting with scikit-learn's
+``TfidfTransformer`` (the second half of ``TfidfVectorizer``). Counting here lets an index be
+built from term lists computed once (not once per field, as a vectoriser calling the analyzer
+would) and keeps counts in compact arrays (at 100,000 passages, the vectoriser's Python lists of
+column numbers took gigabytes).
 
 Matrices are kept by column (CSC): a question touches a few dozen terms, so scoring reads those
 columns' postings instead of multiplying every row of the matrix.
@@ -30,22 +30,6 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(np.asarray(starts, dtype=np.int64), counts) + offsets
-
-
-def normalize_rows(data: np.ndarray, indptr: np.ndarray) -> None:
-    """Scale each CSR row of ``data`` to unit length in place, exactly as scikit-learn does:
-    squares (in the data's precision) summed left to right in float64, then one division."""
-    lengths = np.diff(indptr)
-    total = np.zeros(len(lengths), dtype=np.float64)
-    longest = int(lengths.max()) if len(lengths) else 0
-    rows = np.flatnonzero(lengths > 0)
-    for k in range(longest):  # position by position: every row's sum stays in entry order
-        rows = rows[lengths[rows] > k]  # the rows this long, out of those long enough before
-        value = data[indptr[rows] + k]
-        total[rows] += value * value
-    norm = np.sqrt(total)
-    norm[norm == 0.0] = 1.0  # empty rows stay as they are
-    data /= np.repeat(norm, lengths)
 
 
 @dataclass
@@ -184,10 +168,25 @@ class TermCounts:
             self._counts[field].extend(other._counts[field])
             self._indptr[field].extend((np.frombuffer(other._indptr[field], dtype=np.int64)[1:] + offset).tolist())
 
+    def _count_matrix(self, field: str, renumber: np.ndarray, n_terms: int) -> object:
+        """``field``'s counts as a float32 CSR matrix over the final vocabulary (other terms dropped)."""
+        import scipy.sparse as sp
+
+        cols = renumber[np.frombuffer(self._indices[field], dtype=np.int32)]
+        counts = np.frombuffer(self._counts[field], dtype=np.int32)
+        indptr = np.frombuffer(self._indptr[field], dtype=np.int64)
+        keep = cols >= 0
+        kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+        indptr = kept_before[indptr]  # each row's start among the kept entries
+        matrix = sp.csr_matrix((counts[keep].astype(np.float32), cols[keep].astype(np.int32), indptr),
+                               shape=(len(indptr) - 1, n_terms))
+        matrix.sort_indices()
+        return matrix
+
     def finish(self, sublinear_tf: bool = True) -> tuple[dict[str, int], np.ndarray, dict[str, object]]:
         """(vocabulary, idf, CSR tf-idf matrix per other field): what ``TfidfVectorizer`` fitted on
         the documents field and applied to each field would give, as float32."""
-        import scipy.sparse as sp
+        from sklearn.feature_extraction.text import TfidfTransformer
 
         by_id = list(self.ids)
         doc_ids = np.frombuffer(self._indices[self.documents], dtype=np.int32)
@@ -197,30 +196,14 @@ class TermCounts:
         vocabulary = {terms[k]: i for i, k in enumerate(order)}
         renumber = np.full(len(by_id), -1, dtype=np.int64)
         renumber[in_vocabulary[np.asarray(order, dtype=np.int64)]] = np.arange(len(order))
-        n_docs = len(self._indptr[self.documents]) - 1
-        # Smoothed idf, in float32 step by step as scikit-learn computes it.
-        df = np.bincount(renumber[doc_ids], minlength=len(vocabulary)).astype(np.float32)
-        df += 1.0
-        idf = np.full_like(df, n_docs + 1, dtype=np.float32)
-        idf /= df
-        np.log(idf, out=idf)
-        idf += 1.0
+        # Counting is ours (compact arrays, see the module's docstring); the weighting is
+        # scikit-learn's, exactly what TfidfVectorizer applies after counting.
+        transformer = TfidfTransformer(sublinear_tf=sublinear_tf)
+        transformer.fit(self._count_matrix(self.documents, renumber, len(vocabulary)))
+        idf = transformer.idf_.astype(np.float32, copy=False)
         matrices: dict[str, object] = {}
         for field in [f for f in self._indices if f != self.documents]:  # documents only count for idf
-            cols = renumber[np.frombuffer(self._indices[field], dtype=np.int32)]
-            counts = np.frombuffer(self._counts[field], dtype=np.int32)
-            indptr = np.frombuffer(self._indptr[field], dtype=np.int64)
-            keep = cols >= 0
-            kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
-            indptr = kept_before[indptr]  # each row's start among the kept entries
-            data = counts[keep].astype(np.float32)
-            matrix = sp.csr_matrix((data, cols[keep].astype(np.int32), indptr),
-                                   shape=(len(indptr) - 1, len(vocabulary)))
+            matrix = transformer.transform(self._count_matrix(field, renumber, len(vocabulary)), copy=False)
             matrix.sort_indices()
-            if sublinear_tf:
-                np.log(matrix.data, out=matrix.data)
-                matrix.data += 1.0
-            matrix.data *= idf[matrix.indices]
-            normalize_rows(matrix.data, matrix.indptr)
             matrices[field] = matrix
         return vocabulary, idf, matrices

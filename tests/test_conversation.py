@@ -148,6 +148,14 @@ def test_ambiguous_question_offers_choices_and_a_number_picks_one(engine):
     assert picked.kind == "answer" and VP_SALARY in picked.text
 
 
+@pytest.mark.parametrize("reply", ["²", "1" * 5000, "0", "99"])
+def test_odd_numbers_after_an_offer_pick_nothing_and_break_nothing(engine, reply):
+    conversations = Conversations(engine.settings)
+    assert conversations.ask(engine, "k", "salary?").choices
+    answer = conversations.ask(engine, "k", reply)
+    assert answer.kind in {"unknown", "answer", "smalltalk"} and answer.reply
+
+
 def test_a_number_without_an_offer_is_just_a_question(engine):
     conversations = Conversations(engine.settings)
     assert conversations.ask(engine, "k", "2").kind == "unknown"
