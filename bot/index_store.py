@@ -64,6 +64,10 @@ class IndexMissing(IndexLoadError):
     """There is no saved index (yet)."""
 
 
+class IndexOutdated(IndexLoadError):
+    """The saved index is whole but in another format (written by another faqbot version)."""
+
+
 def _installed(package: str) -> str:
     try:
         return metadata.version(package)
@@ -193,6 +197,10 @@ class IndexStore:
             raise IndexMissing("no index yet") from exc
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise IndexLoadError(f"unreadable manifest ({exc})") from exc
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        if isinstance(found, int) and found != FORMAT_VERSION:
+            raise IndexOutdated(f"it was saved in index format {found} by another faqbot version; "
+                                f"this one uses format {FORMAT_VERSION}")
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
             raise IndexLoadError(f"index format {manifest.get('format') if isinstance(manifest, dict) else '?'}"
                                  f" is not {FORMAT_VERSION}")
@@ -440,6 +448,8 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
                                    float(manifest.get("built_at", 0.0)), rebuilt=False)
         except IndexMissing as exc:
             reason = str(exc)
+        except IndexOutdated as exc:
+            reason, level = str(exc), logging.WARNING
         except IndexLoadError as exc:
             reason, level = f"the saved index is damaged: {exc}", logging.WARNING
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

@@ -526,3 +526,11 @@ def test_stems_in_the_index_are_checked_on_load(built, caplog):
     with caplog.at_level(logging.WARNING):
         Engine.open(built)
     assert any("damaged" in r.getMessage() for r in caplog.records)
+
+
+def test_an_index_from_another_format_is_rebuilt_with_a_warning_that_says_so(built, caplog):
+    _wrong_format(built)
+    with caplog.at_level(logging.WARNING, logger="bot.index_store"):
+        assert load_index(built, None, SETTINGS).rebuilt
+    message = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert "index format 999" in message and "damaged" not in message
