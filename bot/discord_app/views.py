@@ -123,15 +123,24 @@ def reply_view(reply: Reply) -> discord.ui.View | None:
     return answer_view(reply.choices, reply.passage_id) if reply.buttons else None
 
 
-async def show_other_answers(bot: FaqBot, interaction: discord.Interaction) -> None:
-    """Re-ask the question the message was for and show the next-best passages, privately."""
+async def _clicked_question(bot: FaqBot, interaction: discord.Interaction) -> str | None:
+    """The question of the message whose button was clicked; None (the user already told why)
+    when the user is cooling down or the message holds no question."""
     verdict = bot.cooldowns.hit(interaction.user.id)
     if not verdict.allowed:
         await respond_ephemeral(interaction, cooldown_text(verdict.retry_after))
-        return
+        return None
     question = question_from_embeds(interaction.message.embeds) if interaction.message else None
     if not question:
         await respond_ephemeral(interaction, NO_QUESTION)
+        return None
+    return question
+
+
+async def show_other_answers(bot: FaqBot, interaction: discord.Interaction) -> None:
+    """Re-ask the question the message was for and show the next-best passages, privately."""
+    question = await _clicked_question(bot, interaction)
+    if question is None:
         return
     answer, deferred = await run_with_deferral(interaction, bot.reask(question), ephemeral=True,
                                                defer_after=bot.defer_after)
@@ -146,13 +155,8 @@ async def show_choice(bot: FaqBot, interaction: discord.Interaction, number: int
     that text stands on its own) and asked again; the n-th of the choices derived now is shown.
     If the index changed since and there is no such option any more, the user is told to ask again.
     """
-    verdict = bot.cooldowns.hit(interaction.user.id)
-    if not verdict.allowed:
-        await respond_ephemeral(interaction, cooldown_text(verdict.retry_after))
-        return
-    question = question_from_embeds(interaction.message.embeds) if interaction.message else None
-    if not question:
-        await respond_ephemeral(interaction, NO_QUESTION)
+    question = await _clicked_question(bot, interaction)
+    if question is None:
         return
     answer, deferred = await run_with_deferral(interaction, bot.choose(question, number), ephemeral=True,
                                                defer_after=bot.defer_after)
