@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from bot.textproc import ends_sentence, sentences
+from bot.textproc import ends_sentence, pack, sentences
 
 log = logging.getLogger(__name__)
 
@@ -337,22 +337,9 @@ def _word_chunks(sentence: str, limit: int) -> list[str]:
     """A run-on sentence longer than ``limit`` cut between words (nothing is dropped)."""
     if len(sentence) <= limit:
         return [sentence]
-    chunks, current = [], ""
-    for word in sentence.split(" "):
-        while len(word) > limit:  # a "word" longer than a passage (a URL, say)
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(word[:limit])
-            word = word[limit:]
-        if current and len(current) + 1 + len(word) > limit:
-            chunks.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        chunks.append(current)
-    return chunks
+    # a "word" longer than a passage (a URL, say) is cut into pieces that fit
+    words = [w[i:i + limit] for w in sentence.split(" ") for i in range(0, max(len(w), 1), limit)]
+    return pack(words, limit, " ")
 
 
 def _split_long(text: str, limit: int) -> list[str]:

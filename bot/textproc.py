@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -200,3 +200,20 @@ _FINAL_PUNCT = re.compile(r"[.!?:;,]$")
 def ends_sentence(line: str) -> bool:
     """True when a line ends like a sentence or clause (used to tell headings from prose)."""
     return bool(_FINAL_PUNCT.search(line.rstrip()))
+
+
+def pack(pieces: Iterable[str], limit: int, sep: str) -> list[str]:
+    """Pieces joined with ``sep`` into as few chunks of at most ``limit`` characters as keeps
+    their order (greedy); a piece longer than ``limit`` stays a chunk of its own."""
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and len(current) + len(sep) + len(piece) > limit:
+            chunks.append(current)
+            current = piece
+        else:
+            current = f"{current}{sep}{piece}" if current else piece
+    if current:
+        chunks.append(current)
+    return chunks
+

@@ -24,6 +24,7 @@ from discord.utils import escape_markdown, escape_mentions, format_dt
 
 from bot.engine import Alternative, Answer
 from bot.gaps import GapReport
+from bot.textproc import pack
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -135,18 +136,7 @@ def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
 
 def pack_lines(lines: Iterable[str], limit: int) -> list[str]:
     """Join lines with newlines into chunks of at most ``limit`` characters (lines are trimmed)."""
-    chunks: list[str] = []
-    current = ""
-    for raw in lines:
-        line = trim(raw, limit)
-        if current and len(current) + 1 + len(line) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
+    return pack((trim(line, limit) for line in lines), limit, "\n")
 
 
 # -- embeds ---------------------------------------------------------------------------------------
