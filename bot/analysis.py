@@ -93,6 +93,27 @@ class SpellingCorrector:
         return choice
 
 
+# A word this common in English (pyspellchecker's frequency list) is meant as typed ("contract",
+# "fixes", "shoes" are not typos of "contrast", "fires", "shots"), unless it is rare and one step
+# from a word of the vocabulary file ("manger" -> "manager", "directer" -> "director").
+ENGLISH_WORD_MIN_COUNT = 100
+RARE_ENGLISH_WORD_COUNT = 1000
+_english: Any = None
+_english_lock = threading.Lock()
+
+
+def english_count(word: str) -> int:
+    """How often ``word`` occurs in pyspellchecker's English frequency list (0: not a word).
+    The list (about 0.2 s to load) is read on the first question with a word the articles don't use."""
+    global _english
+    with _english_lock:
+        if _english is None:
+            from spellchecker import SpellChecker
+
+            _english = SpellChecker(language="en", distance=1).word_frequency
+    return int(_english[word])
+
+
 class _TermsView:
     """The single terms (or the word pairs) of a vocabulary, as a read-only set."""
 
@@ -241,10 +262,18 @@ class Analyzer:
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
+            if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
+                return word
             fixed = self.speller.correct(word) if self.speller else None
-            # A form of a word the articles use ("handles") is no typo, unless it is one letter
-            # away from a word of a role name or synonym ("directer" -> "director").
-            if not fixed or (stem(word) in self.indexed_terms and fixed not in self._vocabulary_words):
+            if not fixed:
+                return word
+            # A form of a word the articles use ("handles"), or a common English word, is no typo,
+            # unless it is one letter away from a word of a role name or synonym ("directer").
+            in_vocabulary = fixed in self._vocabulary_words
+            if stem(word) in self.indexed_terms and not in_vocabulary:
+                return word
+            count = english_count(word)
+            if count >= ENGLISH_WORD_MIN_COUNT and not (in_vocabulary and count < RARE_ENGLISH_WORD_COUNT):
                 return word
             corrections[word] = fixed
             return fixed

@@ -225,6 +225,28 @@ def test_query_keeps_forms_of_indexed_words(analyzer):
     assert stem("manages") in q.terms and stem("departments") in q.terms
 
 
+@pytest.mark.parametrize("question", ["who signs the contract", "who fixes things", "what about the shoes"])
+def test_query_leaves_common_english_words_alone(vocab, question):
+    # "contract" is one letter from "contrast", "fixes" from "fires": real words, not typos.
+    analyzer = Analyzer(vocab)
+    analyzer.learn(["Compare and contrast the roles.", "The COO fires staff.", "Shots were taken."])
+    q = analyzer.query(question)
+    assert q.corrections == {}
+    assert q.unknown_words  # the word is kept, and the articles don't use it
+
+
+def test_query_still_fixes_rare_words_near_role_names(analyzer):
+    # "manger" is an English word, but a rare one, one letter from a role name's word.
+    assert analyzer.query("what does an operations manger earn").corrections == {"manger": "manager"}
+
+
+def test_query_never_corrects_chat_filler(vocab):
+    analyzer = Analyzer(vocab)
+    analyzer.learn(["The COO manages staff."])
+    q = analyzer.query("coo staff or stuff")
+    assert "stuff" not in q.corrections
+
+
 def test_query_reports_unknown_titles_and_words(analyzer):
     q = analyzer.query("what does a project manager do")
     assert q.unknown_titles == ["project manager"]
