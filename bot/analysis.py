@@ -264,16 +264,19 @@ class Analyzer:
             word = match.group(0)
             if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
                 return word
-            fixed = self.speller.correct(word) if self.speller else None
-            if not fixed:
-                return word
-            # A form of a word the articles use ("handles"), or a common English word, is no typo,
-            # unless it is one letter away from a word of a role name or synonym ("directer").
-            in_vocabulary = fixed in self._vocabulary_words
-            if stem(word) in self.indexed_terms and not in_vocabulary:
+            speller = self.speller
+            if speller is None or word in speller or len(word) < speller.min_length:
                 return word
             count = english_count(word)
-            if count >= ENGLISH_WORD_MIN_COUNT and not (in_vocabulary and count < RARE_ENGLISH_WORD_COUNT):
+            if count >= RARE_ENGLISH_WORD_COUNT:  # a common word: no need to look for what was meant
+                return word
+            fixed = speller.correct(word)
+            if not fixed:
+                return word
+            # A form of a word the articles use ("handles"), or an English word, is no typo, unless
+            # it is one letter away from a word of a role name or synonym ("directer", "manger").
+            in_vocabulary = fixed in self._vocabulary_words
+            if (stem(word) in self.indexed_terms or count >= ENGLISH_WORD_MIN_COUNT) and not in_vocabulary:
                 return word
             corrections[word] = fixed
             return fixed
