@@ -42,6 +42,9 @@ _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|co
 _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
                    r"what's|who|whos|who's|which|how|why|when|where)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
+# A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
+# later?" after the passage on the COO as second-in-command) when the scores are this close.
+SAME_SECTION_BONUS = 0.2
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
 
@@ -70,6 +73,8 @@ class Topic:
 
     roles: tuple[str, ...] = ()  # role terms, e.g. "role_coo"
     subject: tuple[str, ...] = ()  # content words of the last question: "salary", "report"...
+    source: str | None = None  # file and section of the passage last answered with
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +232,7 @@ class Engine:
         query = self.retriever.analyzer.query(question)
         resolved = self._follow_up(text, query, topic)
         if resolved is not None:
-            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
+            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         answer = self.answer_query(question, query)
@@ -240,7 +245,7 @@ class Engine:
                 and not query.unknown_words and not query.unknown_titles:
             # A short question we can't place may still be about the roles just discussed.
             resolved = " ".join([text, *self.role_display(topic.roles)])
-            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
+            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         return answer
@@ -298,18 +303,24 @@ class Engine:
             parts += [w for w in topic.subject if w not in query.subject]
         return " ".join(parts)
 
-    def answer_query(self, question: str, query: Query) -> Answer:
-        """Answer from an analysed query (possibly rewritten with the conversation's topic)."""
+    def answer_query(self, question: str, query: Query, context: Topic | None = None) -> Answer:
+        """Answer from an analysed query (possibly rewritten with the conversation's topic).
+
+        With ``context`` (the topic of a follow-up's conversation) the ranking takes the passage
+        last shown into account (``_in_context_order``).
+        """
         hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2)
         about = self.role_display(query.roles)
         topic = Topic(tuple(query.roles), tuple(query.subject))
         if not hits or hits[0].score <= 0:
             return self._unknown(question, hits, 0.0, about)
-        best = hits[0]
-        conf = self.confidence(best, query)
+        ranked = self._in_context_order(hits, query, context)
+        best = ranked[0][0]
+        conf = self.confidence(best, query)  # from the passage's own features, not the bonus
         # The calibrated confidence is for the best passage; the others get it scaled by their
         # score, so they never outrank the passage they were ranked below.
-        scored = [(hit, conf * hit.score / best.score) for hit in hits]
+        scored = [(hit, conf * score / ranked[0][1]) for hit, score in ranked]
+        hits = [hit for hit, _ in ranked]
         if conf < self.threshold:
             return self._unknown(question, hits, conf, about)
         alternatives = tuple(self._alternative(h, c) for h, c in scored[1:self.settings.top_k + 1])
@@ -329,11 +340,28 @@ class Engine:
                      f"The closest match:\n\n{reply}")
         if not topic.roles:
             topic = Topic(tuple(r for r in best.focus), topic.subject)
+        topic = replace(topic, source=p.source, section=p.section)
         return Answer(
             question, "answer", reply, score=conf, text=text, source=p.source, title=p.title, section=p.section,
             alternatives=alternatives, choices=choices, about=about, topic=topic,
             passage_id=passage_id(p.source, p.text),
         )
+
+    def _in_context_order(self, hits: list[Hit], query: Query,
+                          context: Topic | None) -> list[tuple[Hit, float]]:
+        """(hit, ranking score), best first: the retriever's order, adjusted for a follow-up.
+
+        A follow-up that stays with the roles of the passage last shown prefers that section
+        (``SAME_SECTION_BONUS``) when the scores are close; one that names another role ("and what
+        extra does a coo bring?" after a VP of Operations passage) wants that role's passage.
+        """
+        if context is None or context.source is None or any(
+                r not in context.roles and self.retriever.covers_roles([r]) for r in query.roles):
+            return [(h, h.score) for h in hits]
+        scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (h.passage.source == context.source
+                                                              and h.passage.section == context.section)))
+                  for h in hits]
+        return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
 
     def choice_answer(self, question: str, choice: Alternative) -> Answer:
         """The answer for a "did you mean" option the user picked."""

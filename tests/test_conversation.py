@@ -12,6 +12,7 @@ from bot.chat import run_chat
 from bot.cli import main
 from bot.config import Settings
 from bot.conversation import Conversations
+from bot.engine import Topic
 
 VP_SALARY = "VP Operations $150,000 – $250,000"
 COO_SALARY = "COO $200,000 – $400,000+"
@@ -131,6 +132,41 @@ def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
     assert len(answer.text) <= engine.settings.max_passage_chars
+
+
+HEAD_DOC = "head-of-operations-vs-coo.txt"
+
+
+def test_a_follow_up_on_the_same_role_prefers_the_section_just_shown(engine):
+    question = "could they become ceo one day"
+    head = ("role_head_of_operations",)
+    elsewhere = engine.ask(question, Topic(head))
+    shown = engine.ask(question, Topic(head, source=HEAD_DOC, section="Head of Operations"))
+    assert elsewhere.section != "Head of Operations"  # the section wins only with the context
+    assert shown.used_context and (shown.source, shown.section) == (HEAD_DOC, "Head of Operations")
+    # the preference changes the order, not the confidence: that is the passage's own
+    query = engine.retriever.analyzer.query(shown.resolved)
+    hit = next(h for h in engine.retriever.retrieve(query, k=10) if h.passage.text == shown.text)
+    assert shown.score == pytest.approx(engine.confidence(hit, query))
+
+
+def test_a_question_naming_its_role_gets_no_section_preference(engine):
+    question = "could a head of operations become ceo one day"
+    shown = Topic(("role_head_of_operations",), source=HEAD_DOC, section="Head of Operations")
+    answer = engine.ask(question, shown)
+    assert not answer.used_context and answer.section == engine.ask(question).section
+
+
+def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
+    lines = [
+        {"id": 1, "question": "what does a head of operations do", "session": "a"},
+        {"id": 2, "question": "could they become ceo one day", "session": "a"},
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
+    out = io.StringIO()
+    assert main(["ask", "--json", "--knowledge", str(shared_knowledge)], out=out) == 0
+    results = {r["id"]: r for r in map(json.loads, out.getvalue().splitlines())}
+    assert results[1]["section"] == results[2]["section"] == "Head of Operations"
 
 
 # -- clarification ------------------------------------------------------------------------------
