@@ -45,6 +45,8 @@ _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
+# A follow-up moving to another role ranks passages about only the roles it left this much lower.
+LEFT_ROLE_FACTOR = 0.7
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
 
@@ -352,15 +354,22 @@ class Engine:
         """(hit, ranking score), best first: the retriever's order, adjusted for a follow-up.
 
         A follow-up that stays with the roles of the passage last shown prefers that section
-        (``SAME_SECTION_BONUS``) when the scores are close; one that names another role ("and what
-        extra does a coo bring?" after a VP of Operations passage) wants that role's passage.
+        (``SAME_SECTION_BONUS``) when the scores are close. One that moves to another role ("and
+        the coo?" after a VP of Operations passage) wants that role's passage, so passages about
+        only the roles left behind count ``LEFT_ROLE_FACTOR`` of their score.
         """
-        if context is None or context.source is None or any(
-                r not in context.roles and self.retriever.covers_roles([r]) for r in query.roles):
+        if context is None:
             return [(h, h.score) for h in hits]
-        scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (h.passage.source == context.source
-                                                              and h.passage.section == context.section)))
-                  for h in hits]
+        new_roles = {r for r in query.roles if r not in context.roles and self.retriever.covers_roles([r])}
+        if new_roles:
+            left = set(context.roles)
+            scored = [(h, h.score * (LEFT_ROLE_FACTOR if h.focus and set(h.focus) <= left else 1.0)) for h in hits]
+        elif context.source is not None:
+            scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (h.passage.source == context.source
+                                                                  and h.passage.section == context.section)))
+                      for h in hits]
+        else:
+            return [(h, h.score) for h in hits]
         return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
 
     def choice_answer(self, question: str, choice: Alternative) -> Answer:

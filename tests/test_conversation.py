@@ -135,6 +135,8 @@ def test_compound_question_can_answer_with_two_passages(engine):
 
 
 HEAD_DOC = "head-of-operations-vs-coo.txt"
+SMALL_BUSINESS_DOC = "vp-of-operations-vs-coo-small-business.txt"
+VP_BENEFITS = "The Benefits of Hiring a VP of Operations"
 
 
 def test_a_follow_up_on_the_same_role_prefers_the_section_just_shown(engine):
@@ -157,16 +159,28 @@ def test_a_question_naming_its_role_gets_no_section_preference(engine):
     assert not answer.used_context and answer.section == engine.ask(question).section
 
 
+@pytest.mark.parametrize("follow_up", ["and the coo?", "what about a coo"])
+def test_a_follow_up_on_another_role_moves_away_from_the_passage_shown(engine, follow_up):
+    shown = Topic(("role_vp_of_operations",), ("benefits", "small business"), SMALL_BUSINESS_DOC, VP_BENEFITS)
+    answer = engine.ask(follow_up, shown)
+    assert answer.kind == "answer" and answer.used_context and answer.about == ("COO",)
+    assert answer.section != VP_BENEFITS and "COO" in answer.text
+
+
 def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
     lines = [
         {"id": 1, "question": "what does a head of operations do", "session": "a"},
         {"id": 2, "question": "could they become ceo one day", "session": "a"},
+        {"id": 3, "question": "benefits of a vp of operations for a small business", "session": "b"},
+        {"id": 4, "question": "and the coo?", "session": "b"},
     ]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
     out = io.StringIO()
     assert main(["ask", "--json", "--knowledge", str(shared_knowledge)], out=out) == 0
     results = {r["id"]: r for r in map(json.loads, out.getvalue().splitlines())}
     assert results[1]["section"] == results[2]["section"] == "Head of Operations"
+    assert results[3]["section"] == VP_BENEFITS
+    assert results[4]["section"] != VP_BENEFITS and "COO" in results[4]["answer"]
 
 
 # -- clarification ------------------------------------------------------------------------------
