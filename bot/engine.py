@@ -42,13 +42,17 @@ _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|co
 _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
                    r"what's|who|whos|who's|which|how|why|when|where)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
+_ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
+                       r"and for|what of|and what about|and how about)\b|\b(?:too|also|as well|either)\W*$")
+# A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
+# asks for that object ("who does a vp of operations report to").
+_STRANDED_TO = re.compile(r"\bto\W*$")
+_ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
 # A follow-up moving to another role ranks passages about only the roles it left this much lower.
 LEFT_ROLE_FACTOR = 0.7
-_ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
-                       r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
 
 
 def passage_id(source: str, text: str) -> str:
@@ -282,7 +286,7 @@ class Engine:
             return None
         person = bool(_ANAPHORA_PERSON.search(text))
         thing = bool(_ANAPHORA_THING.search(text))
-        ellipsis = bool(_ELLIPSIS.search(text))
+        ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
         # With a role named, only "that"/"it" point back to the old roles ("how is that different from

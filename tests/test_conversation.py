@@ -128,6 +128,18 @@ def test_a_self_contained_question_is_not_pulled_back_to_the_old_topic(engine):
     assert "The average salary for an operations manager is $75,844 per year" in answer.text
 
 
+@pytest.mark.parametrize("question", ["who does a vp of operations report to", "what does a coo have to answer to"])
+def test_a_question_asking_for_the_object_of_its_final_to_stands_on_its_own(engine, question):
+    certifications = Topic(("role_operations_manager",), ("certifications",))
+    assert not engine.ask(question, certifications).used_context
+
+
+def test_a_final_to_that_leaves_the_verb_out_is_a_follow_up(engine):
+    hiring = Topic(("role_operations_manager",), ("hire", "fire"))
+    answer = engine.ask("is the coo able to?", hiring)
+    assert answer.used_context and answer.resolved.endswith("hire fire")
+
+
 def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
