@@ -36,6 +36,9 @@ Kind = Literal["answer", "smalltalk", "unknown"]
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# "that job", "this role": the person again, not the thing asked about before.
+_ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
+                             r"career|person|people)s?\b")
 # Clause boundaries in a long message, and the openings of a clause that asks something.
 _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
                      r"whos|which|how|why|when|where)\b)")
@@ -284,8 +287,9 @@ class Engine:
         """
         if topic is None or not (topic.roles or topic.subject):
             return None
-        person = bool(_ANAPHORA_PERSON.search(text))
-        thing = bool(_ANAPHORA_THING.search(text))
+        role_reference = bool(_ROLE_REFERENCE.search(text))
+        person = role_reference or bool(_ANAPHORA_PERSON.search(text))
+        thing = bool(_ANAPHORA_THING.search(_ROLE_REFERENCE.sub(" ", text)))
         ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]

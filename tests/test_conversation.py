@@ -140,6 +140,15 @@ def test_a_final_to_that_leaves_the_verb_out_is_a_follow_up(engine):
     assert answer.used_context and answer.resolved.endswith("hire fire")
 
 
+@pytest.mark.parametrize("follow_up", ["how much does that role pay", "what does this job pay"])
+def test_that_role_means_the_person_not_the_old_subject(engine, follow_up):
+    skills = Topic(("role_operations_manager",), ("skills", "need"))
+    answer = engine.ask(follow_up, skills)
+    assert answer.used_context and answer.about == ("Operations Manager",)
+    assert "skills" not in answer.resolved
+    assert "The average salary for an operations manager is $75,844 per year" in answer.text
+
+
 def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
