@@ -37,6 +37,9 @@ _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|her
                               r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
 # "that job", "this role": the person again, not the thing asked about before.
+# Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
+_PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
+                     r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
 _ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
                              r"career|person|people)s?\b")
 # Clause boundaries in a long message, and the openings of a clause that asks something.
@@ -84,6 +87,7 @@ class Topic:
     subject: tuple[str, ...] = ()  # content words of the last question: "salary", "report"...
     source: str | None = None  # file and section of the passage last answered with
     section: str | None = None
+    frame: tuple[str, ...] = ()  # the roles of this and the turn before it, latest first: who "both" are
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,17 @@ class Engine:
         return answer
 
     def _answer(self, question: str, topic: Topic | None) -> Answer:
+        answer = self._answer_turn(question, topic)
+        if answer.topic is None:
+            return answer
+        # The frame: the roles of this turn and the one before ("why hire a coo", "what about a vp
+        # of operations": "them" are both).
+        frame = answer.topic.roles
+        if topic is not None:
+            frame = tuple(dict.fromkeys([*frame, *(topic.frame or topic.roles)]))
+        return replace(answer, topic=replace(answer.topic, frame=frame[:2]))
+
+    def _answer_turn(self, question: str, topic: Topic | None) -> Answer:
         text = normalize(question)
         if not text or not any(ch.isalnum() for ch in text):
             return Answer(question, "unknown", f'Please type a question, e.g. "{self.example}"', reason="empty")
@@ -293,6 +308,8 @@ class Engine:
         ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
+        if _PLURAL.search(text) and not has_roles and len(topic.roles) < 2 and len(topic.frame) >= 2:
+            topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
         # With a role named, only "that"/"it" point back to the old roles ("how is that different from
         # a coo?"), or "they" when the role named is one the articles are not about ("could they
         # take over from the ceo?").

@@ -149,6 +149,26 @@ def test_that_role_means_the_person_not_the_old_subject(engine, follow_up):
     assert "The average salary for an operations manager is $75,844 per year" in answer.text
 
 
+@pytest.mark.parametrize("follow_up", ["how do i choose between them", "do both need a degree", "who earns more"])
+def test_both_and_between_them_mean_the_roles_of_the_last_two_turns(engine, follow_up):
+    vp, coo = "role_vp_of_operations", "role_coo"
+    assert engine.ask(follow_up, Topic((vp,), ("hire",))).about == ("VP of Operations",)
+    answer = engine.ask(follow_up, Topic((vp,), ("hire",), frame=(vp, coo)))
+    assert answer.used_context and set(answer.about) == {"VP of Operations", "COO"}
+
+
+def test_the_frame_holds_the_roles_of_this_turn_and_the_one_before(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "why would a small business hire a coo")
+    assert conversations.get("k").topic.frame == ("role_coo",)
+    conversations.ask(engine, "k", "and what does a vp of operations do?")
+    assert conversations.get("k").topic.frame == ("role_vp_of_operations", "role_coo")
+    answer = conversations.ask(engine, "k", "how do i choose between them")
+    assert set(answer.about) == {"VP of Operations", "COO"}
+    conversations.ask(engine, "k", "what does an operations director do")
+    assert conversations.get("k").topic.frame == ("role_operations_director", "role_vp_of_operations")
+
+
 def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
