@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
-from bot.textproc import normalize
+from bot.textproc import normalize, stem
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,13 @@ Kind = Literal["answer", "smalltalk", "unknown"]
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
+# coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
+_COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
+                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b")
+_COMPARING_STEMS = ("compar", "differ", "similar")
+# "is it the same for a vp?", "same question for the coo": the old subject, the new role.
+_SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
 # "that job", "this role": the person again, not the thing asked about before.
 # Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
 _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
@@ -310,6 +317,16 @@ class Engine:
         own_subject = [w for w in query.subject if w not in query.unknown_words]
         if _PLURAL.search(text) and not has_roles and len(topic.roles) < 2 and len(topic.frame) >= 2:
             topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
+        same_for = has_roles and bool(_SAME_FOR.search(text))
+        if same_for:  # the new role instead of the old ones, asked the old question
+            text = _SAME_FOR.sub("for", text)
+            thing = person = False
+            ellipsis = True
+        comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text))
+        if comparison:
+            thing = True  # like "how is that different from a coo?"
+        if same_for or comparison:
+            own_subject = [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
         # With a role named, only "that"/"it" point back to the old roles ("how is that different from
         # a coo?"), or "they" when the role named is one the articles are not about ("could they
         # take over from the ceo?").

@@ -169,6 +169,27 @@ def test_the_frame_holds_the_roles_of_this_turn_and_the_one_before(engine):
     assert conversations.get("k").topic.frame == ("role_operations_director", "role_vp_of_operations")
 
 
+@pytest.mark.parametrize("follow_up", ["how does a coo compare", "is a coo different?", "vs a coo?"])
+def test_a_comparison_naming_one_role_compares_it_with_the_roles_discussed(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_vp_of_operations",), ("salary",)))
+    assert answer.used_context and set(answer.about) == {"COO", "VP of Operations"}
+    assert VP_SALARY in answer.text and COO_SALARY in answer.text  # the salaries, compared
+
+
+def test_different_without_a_comparison_is_not_one(engine):
+    question = "in a small organisation does the coo take on lots of different jobs"
+    assert not engine.ask(question, Topic(("role_vp_of_operations",), ("salary",))).used_context
+
+
+@pytest.mark.parametrize("follow_up", ["is it the same for a vp of operations?",
+                                       "same question for a vp of operations"])
+def test_the_same_for_another_role_asks_the_old_question_about_it(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_coo",), ("salary",)))
+    assert answer.used_context and answer.about == ("VP of Operations",)
+    assert "same" not in answer.resolved and answer.resolved.endswith("salary")
+    assert VP_SALARY in answer.text
+
+
 def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
