@@ -279,6 +279,10 @@ class Engine:
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
+        if answer.kind == "unknown" and self.retriever.covers_roles(query.roles) and not query.unknown_titles:
+            # Not answered, but about a role the articles cover: the next "and who implements them?"
+            # is about this question, not the one before it.
+            answer = replace(answer, topic=Topic(tuple(query.roles), tuple(query.subject)))
         return answer
 
     def _core_question(self, text: str, query: Query) -> str | None:
@@ -334,9 +338,11 @@ class Engine:
             (not has_roles and (person or thing or ellipsis or (len(own_subject) <= 2 and not query.unknown_words)))
             or (has_roles and (thing or (person and not self.retriever.covers_roles(query.roles))))
         )
+        # The old subject, when the question has none of its own ("and the coo?"; words no article
+        # uses count as its own unless it is elliptical), or points back to it ("who implements them?").
         add_subject = bool(topic.subject) and (
-            (not own_subject and (has_roles or ellipsis)) or (thing and not has_roles) or (ellipsis and has_roles
-                                                                                          and len(own_subject) <= 1)
+            (not own_subject and (ellipsis or (has_roles and not query.unknown_words)))
+            or (thing and not has_roles) or (ellipsis and has_roles and len(own_subject) <= 1)
         )
         if not (add_roles or add_subject):
             return None

@@ -93,6 +93,23 @@ def test_small_talk_and_unknown_keep_the_topic(engine):
     assert answer.used_context and about_coo_salary(answer.text)
 
 
+def test_an_unanswered_question_about_a_covered_role_becomes_the_topic(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "vp ops salary?")
+    assert conversations.ask(engine, "k", "does the coo own a yacht").kind == "unknown"
+    assert conversations.get("k").topic.roles == ("role_coo",)
+    answer = conversations.ask(engine, "k", "what about the vp of operations?")
+    assert not about_coo_salary(answer.text) and VP_SALARY not in (answer.text or "")  # not the salary again
+
+
+def test_words_no_article_uses_are_still_a_subject_of_their_own(engine):
+    salary = Topic(("role_vp_of_operations",), ("salary",))
+    answer = engine.ask("does the coo own a yacht", salary)
+    assert answer.kind == "unknown" and not answer.used_context  # not "does the coo own a yacht salary"
+    benefits = Topic(("role_vp_of_operations",), ("benefits", "small business"))
+    assert engine.ask("and what extra does a coo bring", benefits).used_context  # elliptical: it is borrowed
+
+
 def test_not_remembering_leaves_the_conversation_as_it_was(engine):
     conversations = Conversations(engine.settings)
     conversations.ask(engine, "k", "vp ops salary?")
