@@ -81,7 +81,7 @@ class Conversations:
         conv = self.get(key)
         picked = self._picked_choice(conv, question)
         if picked is not None:
-            answer = engine.choice_answer(question, picked)
+            answer = engine.choice_answer(question, picked, conv.topic)
         else:
             answer = engine.ask(question, conv.topic)
         if remember:

@@ -420,14 +420,23 @@ class Engine:
             return [(h, h.score) for h in hits]
         return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
 
-    def choice_answer(self, question: str, choice: Alternative) -> Answer:
-        """The answer for a "did you mean" option the user picked."""
-        passage = next((p for p in self.retriever.passages_ if p.source == choice.source and p.text == choice.text),
-                       None)
-        title = passage.title if passage else choice.source
+    def choice_answer(self, question: str, choice: Alternative, offered: Topic | None = None) -> Answer:
+        """The answer for a "did you mean" option the user picked.
+
+        ``offered`` is the topic of the turn that offered the choices: the pick settles which
+        role(s) it was about ("salary?", "2": the VP of Operations' salary), so the next follow-up
+        goes on from the chosen passage's roles and the question's subject.
+        """
+        found = next(((i, p) for i, p in enumerate(self.retriever.passages_)
+                      if p.source == choice.source and p.text == choice.text), None)
+        title = found[1].title if found else choice.source
         reply = self._format(choice.text, title, choice.section, choice.source, choice.score)
+        roles = self.retriever.focus(found[0]) if found else ()
+        topic = Topic(roles, offered.subject if offered else (), choice.source, choice.section,
+                      frame=roles or (offered.frame if offered else ()))
         return Answer(question, "answer", reply, score=choice.score, text=choice.text, source=choice.source,
-                      title=title, section=choice.section, passage_id=passage_id(choice.source, choice.text))
+                      title=title, section=choice.section, about=self.role_display(roles), topic=topic,
+                      passage_id=passage_id(choice.source, choice.text))
 
     def closest(self, question: str) -> tuple[Passage, float] | None:
         """The best passage for ``question`` and its confidence, even when too low to answer with

@@ -277,6 +277,18 @@ def test_ambiguous_question_offers_choices_and_a_number_picks_one(engine):
     assert picked.kind == "answer" and VP_SALARY in picked.text
 
 
+def test_the_picked_choice_becomes_the_topic(engine):
+    conversations = Conversations(engine.settings)
+    offered = conversations.ask(engine, "k", "salary?")
+    vp = next(i for i, c in enumerate(offered.choices, start=1) if VP_SALARY in c.text)
+    picked = conversations.ask(engine, "k", str(vp))
+    topic = conversations.get("k").topic
+    assert "role_vp_of_operations" in topic.roles and topic.subject == ("salary",)
+    assert "VP of Operations" in picked.about and topic.section == picked.section
+    follow_up = conversations.ask(engine, "k", "and what degree do they need?")
+    assert follow_up.used_context and "VP of Operations" in follow_up.about
+
+
 @pytest.mark.parametrize("reply", ["²", "1" * 5000, "0", "99"])
 def test_odd_numbers_after_an_offer_pick_nothing_and_break_nothing(engine, reply):
     conversations = Conversations(engine.settings)
