@@ -39,8 +39,10 @@ _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)
 # A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
 # coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
 _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
-                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b")
+                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b|"
+                         r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
 _COMPARING_STEMS = ("compar", "differ", "similar")
+_COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
 # "is it the same for a vp?", "same question for the coo": the old subject, the new role.
 _SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
 # "that job", "this role": the person again, not the thing asked about before.
@@ -319,8 +321,10 @@ class Engine:
         ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
-        if _PLURAL.search(text) and not has_roles and len(topic.roles) < 2 and len(topic.frame) >= 2:
-            topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
+        if _PLURAL.search(text) and not has_roles:
+            person = True  # "who decides strategy between the two": people mentioned before
+            if len(topic.roles) < 2 and len(topic.frame) >= 2:
+                topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
         same_for = has_roles and bool(_SAME_FOR.search(text))
         if same_for:  # the new role instead of the old ones, asked the old question
             text = _SAME_FOR.sub("for", text)
@@ -330,7 +334,8 @@ class Engine:
         if comparison:
             thing = True  # like "how is that different from a coo?"
         if same_for or comparison:
-            own_subject = [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
+            own_subject = [w for w in own_subject
+                           if not stem(w).startswith(_COMPARING_STEMS) and w not in _COMPARATIVES]
         # With a role named, only "that"/"it" point back to the old roles ("how is that different from
         # a coo?"), or "they" when the role named is one the articles are not about ("could they
         # take over from the ceo?").

@@ -166,7 +166,8 @@ def test_that_role_means_the_person_not_the_old_subject(engine, follow_up):
     assert "The average salary for an operations manager is $75,844 per year" in answer.text
 
 
-@pytest.mark.parametrize("follow_up", ["how do i choose between them", "do both need a degree", "who earns more"])
+@pytest.mark.parametrize("follow_up", ["how do i choose between them", "do both need a degree", "who earns more",
+                                       "who decides strategy between the two"])
 def test_both_and_between_them_mean_the_roles_of_the_last_two_turns(engine, follow_up):
     vp, coo = "role_vp_of_operations", "role_coo"
     assert engine.ask(follow_up, Topic((vp,), ("hire",))).about == ("VP of Operations",)
@@ -186,7 +187,8 @@ def test_the_frame_holds_the_roles_of_this_turn_and_the_one_before(engine):
     assert conversations.get("k").topic.frame == ("role_operations_director", "role_vp_of_operations")
 
 
-@pytest.mark.parametrize("follow_up", ["how does a coo compare", "is a coo different?", "vs a coo?"])
+@pytest.mark.parametrize("follow_up", ["how does a coo compare", "is a coo different?", "vs a coo?",
+                                       "is that more than a coo?"])
 def test_a_comparison_naming_one_role_compares_it_with_the_roles_discussed(engine, follow_up):
     answer = engine.ask(follow_up, Topic(("role_vp_of_operations",), ("salary",)))
     assert answer.used_context and set(answer.about) == {"COO", "VP of Operations"}
