@@ -59,6 +59,13 @@ _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|\b(?:too|also|as well|either)\W*$")
+# With a role named, what marks a question as elliptical rather than a new one: no question of
+# its own ("and the coo?", "for a coo?"), "what about ...", a closing "too"/"as well", or asking for
+# more than was said ("what extra does a coo bring", "what else").
+_DISCOURSE = re.compile(r"^(?:(?:and|so|ok|okay|but|also|then|plus|or|well)\W+)+")
+_ABOUT = re.compile(r"^(?:what|how) about\b|^what of\b")
+_ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)\b")
+_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
 # A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
 # asks for that object ("who does a vp of operations report to").
 _STRANDED_TO = re.compile(r"\bto\W*$")
@@ -343,11 +350,17 @@ class Engine:
             (not has_roles and (person or thing or ellipsis or (len(own_subject) <= 2 and not query.unknown_words)))
             or (has_roles and (thing or (person and not self.retriever.covers_roles(query.roles))))
         )
-        # The old subject, when the question has none of its own ("and the coo?"; words no article
-        # uses count as its own unless it is elliptical), or points back to it ("who implements them?").
+        # The old subject, when the question has (almost) none of its own and is elliptical ("and
+        # the coo?"; with a role named, a whole question such as "what does a coo do" is a new one),
+        # or when it points back to it ("who implements them?").
+        clause = _DISCOURSE.sub("", text)
+        elliptical = same_for or comparison or not _ASKS.match(clause) or bool(
+            _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text)
+            or (_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text)))
         add_subject = bool(topic.subject) and (
-            (not own_subject and (ellipsis or (has_roles and not query.unknown_words)))
-            or (thing and not has_roles) or (ellipsis and has_roles and len(own_subject) <= 1)
+            (not has_roles and ((not own_subject and ellipsis) or thing))
+            # a fragment with words of its own says something ("so the coo reports to the ceo?")
+            or (has_roles and elliptical and len(own_subject) <= (1 if _ASKS.match(clause) else 0))
         )
         if not (add_roles or add_subject):
             return None

@@ -209,6 +209,29 @@ def test_the_same_for_another_role_asks_the_old_question_about_it(engine, follow
     assert VP_SALARY in answer.text
 
 
+@pytest.mark.parametrize(("first", "question"), [
+    ("vp ops salary?", "what does a coo do"),
+    ("vp ops salary?", "who is the coo"),
+    ("what degree does an operations manager need", "also what's the vp of operations salary"),
+    ("what degree does an operations manager need", "then what is the salary of an ops manager"),
+    ("how much does a coo earn", "so the coo reports to the ceo?"),
+    ("how much does a coo earn", "and who does an operations manager report to"),
+])
+def test_a_whole_question_naming_a_role_is_new_even_after_and_so_also(engine, first, question):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", first)
+    answer = conversations.ask(engine, "k", question)
+    assert not answer.used_context
+    assert answer.text == engine.ask(question).text
+
+
+@pytest.mark.parametrize("follow_up", ["and the coo?", "the coo?", "coo too?", "what about the coo?",
+                                       "how about the coo, is it higher?", "and what extra does a coo get"])
+def test_an_elliptical_question_naming_a_role_keeps_the_subject(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_vp_of_operations",), ("salary",)))
+    assert answer.used_context and answer.resolved.endswith("salary")
+
+
 def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
