@@ -45,6 +45,11 @@ _COMPARING_STEMS = ("compar", "differ", "similar")
 _COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
 # "is it the same for a vp?", "same question for the coo": the old subject, the new role.
 _SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
+# "it" and "that" that point at nothing said before: "is it true that ...", "what is it like to
+# ...", "is it common for a vp to ...", "make sure that ...", "i heard that ...".
+_NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|"
+                           r"\b(?:it|this)(?:\s+\w+){0,2}?\s+for\s+(?:\w+\s+){1,5}?to\b|"
+                           r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
 # "that job", "this role": the person again, not the thing asked about before.
 # Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
 _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
@@ -324,7 +329,7 @@ class Engine:
             return None
         role_reference = bool(_ROLE_REFERENCE.search(text))
         person = role_reference or bool(_ANAPHORA_PERSON.search(text))
-        thing = bool(_ANAPHORA_THING.search(_ROLE_REFERENCE.sub(" ", text)))
+        thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", text))))
         ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
@@ -340,7 +345,7 @@ class Engine:
         comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text))
         if comparison:
             thing = True  # like "how is that different from a coo?"
-        if same_for or comparison:
+        if same_for or comparison or (thing and has_roles):
             own_subject = [w for w in own_subject
                            if not stem(w).startswith(_COMPARING_STEMS) and w not in _COMPARATIVES]
         # With a role named, only "that"/"it" point back to the old roles ("how is that different from
@@ -354,7 +359,7 @@ class Engine:
         # the coo?"; with a role named, a whole question such as "what does a coo do" is a new one),
         # or when it points back to it ("who implements them?").
         clause = _DISCOURSE.sub("", text)
-        elliptical = same_for or comparison or not _ASKS.match(clause) or bool(
+        elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
             _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text)
             or (_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text)))
         add_subject = bool(topic.subject) and (

@@ -225,6 +225,22 @@ def test_a_whole_question_naming_a_role_is_new_even_after_and_so_also(engine, fi
     assert answer.text == engine.ask(question).text
 
 
+@pytest.mark.parametrize("question", ["is it true that the coo reports to the ceo", "what is it like to be a coo",
+                                      "is it common for a vp of operations to report to the coo",
+                                      "what does it take to become a coo",
+                                      "how does a vp of operations make sure that processes are efficient"])
+def test_it_and_that_pointing_at_nothing_said_leave_the_question_alone(engine, question):
+    answer = engine.ask(question, Topic(("role_operations_manager",), ("salary",)))
+    assert not answer.used_context and answer.text == engine.ask(question).text
+
+
+@pytest.mark.parametrize("follow_up", ["is it higher for a coo?", "can a coo do that", "does that apply to a coo too"])
+def test_it_and_that_pointing_back_bring_the_old_roles_and_subject(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_operations_manager",), ("salary",)))
+    assert answer.used_context and set(answer.about) == {"COO", "Operations Manager"}
+    assert answer.resolved.endswith("Operations Manager salary")
+
+
 @pytest.mark.parametrize("follow_up", ["and the coo?", "the coo?", "coo too?", "what about the coo?",
                                        "how about the coo, is it higher?", "and what extra does a coo get"])
 def test_an_elliptical_question_naming_a_role_keeps_the_subject(engine, follow_up):
