@@ -365,6 +365,31 @@ def test_json_batch_sessions_share_context_in_order(shared_knowledge, monkeypatc
     assert not about_coo_salary(results[3]["answer"])
 
 
+def test_json_batch_sessions_resolve_plurals_comparisons_switches_and_picks(engine, shared_knowledge, monkeypatch):
+    turns = [
+        ("plural", "why would a small business hire a coo"), ("plural", "what about a vp of operations"),
+        ("plural", "how do i choose between them"),
+        ("compare", "vp ops salary?"), ("compare", "how does a coo compare"),
+        ("switch", "vp ops salary?"), ("switch", "and what does a coo do?"),
+        ("role", "what skills does an operations manager need"), ("role", "how much does that role pay"),
+        ("pick", "salary?"), ("pick", "PICK"), ("pick", "and what degree do they need?"),
+    ]
+    # the number of the VP of Operations' salary among the choices "salary?" offers
+    offered = next(i for i, c in enumerate(engine.ask("salary?").choices, start=1) if VP_SALARY in c.text)
+    lines = [{"id": i, "question": str(offered) if q == "PICK" else q, "session": s} for i, (s, q) in enumerate(turns)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
+    out = io.StringIO()
+    assert main(["ask", "--json", "--knowledge", str(shared_knowledge)], out=out) == 0
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    answers = [r["answer"] or "" for r in results]
+    assert "VP of Operations" in answers[2] and "COO" in answers[2]  # "them": both roles
+    assert VP_SALARY in answers[4] and COO_SALARY in answers[4]  # compared on the salary
+    assert "COO" in answers[6] and not about_coo_salary(answers[6])  # a new question, not the salary
+    assert "The average salary for an operations manager is $75,844 per year" in answers[8]
+    assert VP_SALARY in answers[10]
+    assert "degree" in answers[11] and results[11]["source"] == results[10]["source"]  # from the role picked
+
+
 def test_json_batch_follow_ups_in_a_subprocess(shared_knowledge):
     batch = "\n".join(json.dumps({"id": i, "question": q, "session": "d"}) for i, q in
                       enumerate(["what does a coo do", "and how much do they make?"])) + "\n"
