@@ -50,10 +50,10 @@ _SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is t
 _NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|"
                            r"\b(?:it|this)(?:\s+\w+){0,2}?\s+for\s+(?:\w+\s+){1,5}?to\b|"
                            r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
-# "that job", "this role": the person again, not the thing asked about before.
 # Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
 _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
                      r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
+# "that job", "this role": the person again, not the thing asked about before.
 _ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
                              r"career|person|people)s?\b")
 # Clause boundaries in a long message, and the openings of a clause that asks something.
@@ -320,10 +320,12 @@ class Engine:
     def _follow_up(self, text: str, query: Query, topic: Topic | None) -> str | None:
         """The question with the conversation's topic added, or None when it stands on its own.
 
-        "how much do they make?" gets the previous roles; "what about the coo?" and "who
-        implements them?" get the previous subject; "how is that different from a coo?" gets
-        both roles. A question that names a role and says what it asks ("what is the average
-        salary for an ops manager") is a new topic and is left alone.
+        "how much do they make?" and "what does that job pay?" get the previous roles; "what
+        about the coo?", "is it the same for a vp?" and "who implements them?" get the previous
+        subject; "how is that different from a coo?" and "how does a coo compare?" get both roles;
+        "how do i choose between them?" gets the roles of the last two turns. A question that
+        names a role and says what it asks ("what is the average salary for an ops manager", also
+        after "and"/"so") is a new topic and is left alone.
         """
         if topic is None or not (topic.roles or topic.subject):
             return None
