@@ -81,7 +81,7 @@ class Conversations:
         conv = self.get(key)
         picked = self._picked_choice(conv, question)
         if picked is not None:
-            answer = engine.choice_answer(question, picked)
+            answer = engine.choice_answer(question, picked, conv.topic)
         else:
             answer = engine.ask(question, conv.topic)
         if remember:
@@ -91,7 +91,7 @@ class Conversations:
     def remember(self, key: Hashable, answer: Answer) -> None:
         """Make ``answer`` part of conversation ``key``: its topic carries over to the next turn."""
         conv = self.get(key)
-        if answer.topic is not None:  # small talk and "I don't know" keep the topic
+        if answer.topic is not None:  # small talk and most "I don't know"s keep the topic
             conv.topic = answer.topic
         conv.choices = answer.choices
         self._save(key, conv)

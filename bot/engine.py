@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
-from bot.textproc import normalize
+from bot.textproc import normalize, stem
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,26 @@ Kind = Literal["answer", "smalltalk", "unknown"]
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
+# coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
+_COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
+                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b|"
+                         r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
+_COMPARING_STEMS = ("compar", "differ", "similar")
+_COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
+# "is it the same for a vp?", "same question for the coo": the old subject, the new role.
+_SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
+# "it" and "that" that point at nothing said before: "is it true that ...", "what is it like to
+# ...", "is it common for a vp to ...", "make sure that ...", "i heard that ...".
+_NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|"
+                           r"\b(?:it|this)(?:\s+\w+){0,2}?\s+for\s+(?:\w+\s+){1,5}?to\b|"
+                           r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
+# Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
+_PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
+                     r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
+# "that job", "this role": the person again, not the thing asked about before.
+_ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
+                             r"career|person|people)s?\b")
 # Clause boundaries in a long message, and the openings of a clause that asks something.
 _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
                      r"whos|which|how|why|when|where)\b)")
@@ -43,7 +63,23 @@ _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can
                    r"what's|who|whos|who's|which|how|why|when|where)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
-                       r"and for|what of|and what about|and how about)\b|\b(?:to|too|also|as well|either)\W*$")
+                       r"and for|what of|and what about|and how about)\b|\b(?:too|also|as well|either)\W*$")
+# With a role named, what marks a question as elliptical rather than a new one: no question of
+# its own ("and the coo?", "for a coo?"), "what about ...", a closing "too"/"as well", or asking for
+# more than was said ("what extra does a coo bring", "what else").
+_DISCOURSE = re.compile(r"^(?:(?:and|so|ok|okay|but|also|then|plus|or|well)\W+)+")
+_ABOUT = re.compile(r"^(?:what|how) about\b|^what of\b")
+_ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)\b")
+_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
+# A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
+# asks for that object ("who does a vp of operations report to").
+_STRANDED_TO = re.compile(r"\bto\W*$")
+_ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
+# A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
+# later?" after the passage on the COO as second-in-command) when the scores are this close.
+SAME_SECTION_BONUS = 0.2
+# A follow-up moving to another role ranks passages about only the roles it left this much lower.
+LEFT_ROLE_FACTOR = 0.7
 
 
 def passage_id(source: str, text: str) -> str:
@@ -70,6 +106,9 @@ class Topic:
 
     roles: tuple[str, ...] = ()  # role terms, e.g. "role_coo"
     subject: tuple[str, ...] = ()  # content words of the last question: "salary", "report"...
+    source: str | None = None  # file and section of the passage last answered with
+    section: str | None = None
+    frame: tuple[str, ...] = ()  # the roles of this and the turn before it, latest first: who "both" are
 
 
 @dataclass(frozen=True)
@@ -213,6 +252,17 @@ class Engine:
         return answer
 
     def _answer(self, question: str, topic: Topic | None) -> Answer:
+        answer = self._answer_turn(question, topic)
+        if answer.topic is None:
+            return answer
+        # The frame: the roles of this turn and the one before ("why hire a coo", "what about a vp
+        # of operations": "them" are both).
+        frame = answer.topic.roles
+        if topic is not None:
+            frame = tuple(dict.fromkeys([*frame, *(topic.frame or topic.roles)]))
+        return replace(answer, topic=replace(answer.topic, frame=frame[:2]))
+
+    def _answer_turn(self, question: str, topic: Topic | None) -> Answer:
         text = normalize(question)
         if not text or not any(ch.isalnum() for ch in text):
             return Answer(question, "unknown", f'Please type a question, e.g. "{self.example}"', reason="empty")
@@ -227,7 +277,7 @@ class Engine:
         query = self.retriever.analyzer.query(question)
         resolved = self._follow_up(text, query, topic)
         if resolved is not None:
-            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
+            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         answer = self.answer_query(question, query)
@@ -240,9 +290,13 @@ class Engine:
                 and not query.unknown_words and not query.unknown_titles:
             # A short question we can't place may still be about the roles just discussed.
             resolved = " ".join([text, *self.role_display(topic.roles)])
-            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved))
+            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
+        if answer.kind == "unknown" and self.retriever.covers_roles(query.roles) and not query.unknown_titles:
+            # Not answered, but about a role the articles cover: the next "and who implements them?"
+            # is about this question, not the one before it.
+            answer = replace(answer, topic=Topic(tuple(query.roles), tuple(query.subject)))
         return answer
 
     def _core_question(self, text: str, query: Query) -> str | None:
@@ -266,18 +320,36 @@ class Engine:
     def _follow_up(self, text: str, query: Query, topic: Topic | None) -> str | None:
         """The question with the conversation's topic added, or None when it stands on its own.
 
-        "how much do they make?" gets the previous roles; "what about the coo?" and "who
-        implements them?" get the previous subject; "how is that different from a coo?" gets
-        both roles. A question that names a role and says what it asks ("what is the average
-        salary for an ops manager") is a new topic and is left alone.
+        "how much do they make?" and "what does that job pay?" get the previous roles; "what
+        about the coo?", "is it the same for a vp?" and "who implements them?" get the previous
+        subject; "how is that different from a coo?" and "how does a coo compare?" get both roles;
+        "how do i choose between them?" gets the roles of the last two turns. A question that
+        names a role and says what it asks ("what is the average salary for an ops manager", also
+        after "and"/"so") is a new topic and is left alone.
         """
         if topic is None or not (topic.roles or topic.subject):
             return None
-        person = bool(_ANAPHORA_PERSON.search(text))
-        thing = bool(_ANAPHORA_THING.search(text))
-        ellipsis = bool(_ELLIPSIS.search(text))
+        role_reference = bool(_ROLE_REFERENCE.search(text))
+        person = role_reference or bool(_ANAPHORA_PERSON.search(text))
+        thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", text))))
+        ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
+        if _PLURAL.search(text) and not has_roles:
+            person = True  # "who decides strategy between the two": people mentioned before
+            if len(topic.roles) < 2 and len(topic.frame) >= 2:
+                topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
+        same_for = has_roles and bool(_SAME_FOR.search(text))
+        if same_for:  # the new role instead of the old ones, asked the old question
+            text = _SAME_FOR.sub("for", text)
+            thing = person = False
+            ellipsis = True
+        comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text))
+        if comparison:
+            thing = True  # like "how is that different from a coo?"
+        if same_for or comparison or (thing and has_roles):
+            own_subject = [w for w in own_subject
+                           if not stem(w).startswith(_COMPARING_STEMS) and w not in _COMPARATIVES]
         # With a role named, only "that"/"it" point back to the old roles ("how is that different from
         # a coo?"), or "they" when the role named is one the articles are not about ("could they
         # take over from the ceo?").
@@ -285,9 +357,17 @@ class Engine:
             (not has_roles and (person or thing or ellipsis or (len(own_subject) <= 2 and not query.unknown_words)))
             or (has_roles and (thing or (person and not self.retriever.covers_roles(query.roles))))
         )
+        # The old subject, when the question has (almost) none of its own and is elliptical ("and
+        # the coo?"; with a role named, a whole question such as "what does a coo do" is a new one),
+        # or when it points back to it ("who implements them?").
+        clause = _DISCOURSE.sub("", text)
+        elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
+            _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text)
+            or (_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text)))
         add_subject = bool(topic.subject) and (
-            (not own_subject and (has_roles or ellipsis)) or (thing and not has_roles) or (ellipsis and has_roles
-                                                                                          and len(own_subject) <= 1)
+            (not has_roles and ((not own_subject and ellipsis) or thing))
+            # a fragment with words of its own says something ("so the coo reports to the ceo?")
+            or (has_roles and elliptical and len(own_subject) <= (1 if _ASKS.match(clause) else 0))
         )
         if not (add_roles or add_subject):
             return None
@@ -298,18 +378,24 @@ class Engine:
             parts += [w for w in topic.subject if w not in query.subject]
         return " ".join(parts)
 
-    def answer_query(self, question: str, query: Query) -> Answer:
-        """Answer from an analysed query (possibly rewritten with the conversation's topic)."""
+    def answer_query(self, question: str, query: Query, context: Topic | None = None) -> Answer:
+        """Answer from an analysed query (possibly rewritten with the conversation's topic).
+
+        With ``context`` (the topic of a follow-up's conversation) the ranking takes the passage
+        last shown into account (``_in_context_order``).
+        """
         hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2)
         about = self.role_display(query.roles)
         topic = Topic(tuple(query.roles), tuple(query.subject))
         if not hits or hits[0].score <= 0:
             return self._unknown(question, hits, 0.0, about)
-        best = hits[0]
-        conf = self.confidence(best, query)
+        ranked = self._in_context_order(hits, query, context)
+        best = ranked[0][0]
+        conf = self.confidence(best, query)  # from the passage's own features, not the bonus
         # The calibrated confidence is for the best passage; the others get it scaled by their
         # score, so they never outrank the passage they were ranked below.
-        scored = [(hit, conf * hit.score / best.score) for hit in hits]
+        scored = [(hit, conf * score / ranked[0][1]) for hit, score in ranked]
+        hits = [hit for hit, _ in ranked]
         if conf < self.threshold:
             return self._unknown(question, hits, conf, about)
         alternatives = tuple(self._alternative(h, c) for h, c in scored[1:self.settings.top_k + 1])
@@ -329,20 +415,53 @@ class Engine:
                      f"The closest match:\n\n{reply}")
         if not topic.roles:
             topic = Topic(tuple(r for r in best.focus), topic.subject)
+        topic = replace(topic, source=p.source, section=p.section)
         return Answer(
             question, "answer", reply, score=conf, text=text, source=p.source, title=p.title, section=p.section,
             alternatives=alternatives, choices=choices, about=about, topic=topic,
             passage_id=passage_id(p.source, p.text),
         )
 
-    def choice_answer(self, question: str, choice: Alternative) -> Answer:
-        """The answer for a "did you mean" option the user picked."""
-        passage = next((p for p in self.retriever.passages_ if p.source == choice.source and p.text == choice.text),
-                       None)
-        title = passage.title if passage else choice.source
+    def _in_context_order(self, hits: list[Hit], query: Query,
+                          context: Topic | None) -> list[tuple[Hit, float]]:
+        """(hit, ranking score), best first: the retriever's order, adjusted for a follow-up.
+
+        A follow-up that stays with the roles of the passage last shown prefers that section
+        (``SAME_SECTION_BONUS``) when the scores are close. One that moves to another role ("and
+        the coo?" after a VP of Operations passage) wants that role's passage, so passages about
+        only the roles left behind count ``LEFT_ROLE_FACTOR`` of their score.
+        """
+        if context is None:
+            return [(h, h.score) for h in hits]
+        new_roles = {r for r in query.roles if r not in context.roles and self.retriever.covers_roles([r])}
+        if new_roles:
+            left = set(context.roles)
+            scored = [(h, h.score * (LEFT_ROLE_FACTOR if h.focus and set(h.focus) <= left else 1.0)) for h in hits]
+        elif context.source is not None:
+            scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (h.passage.source == context.source
+                                                                  and h.passage.section == context.section)))
+                      for h in hits]
+        else:
+            return [(h, h.score) for h in hits]
+        return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
+
+    def choice_answer(self, question: str, choice: Alternative, offered: Topic | None = None) -> Answer:
+        """The answer for a "did you mean" option the user picked.
+
+        ``offered`` is the topic of the turn that offered the choices: the pick settles which
+        role(s) it was about ("salary?", "2": the VP of Operations' salary), so the next follow-up
+        goes on from the chosen passage's roles and the question's subject.
+        """
+        found = next(((i, p) for i, p in enumerate(self.retriever.passages_)
+                      if p.source == choice.source and p.text == choice.text), None)
+        title = found[1].title if found else choice.source
         reply = self._format(choice.text, title, choice.section, choice.source, choice.score)
+        roles = self.retriever.focus(found[0]) if found else ()
+        topic = Topic(roles, offered.subject if offered else (), choice.source, choice.section,
+                      frame=roles or (offered.frame if offered else ()))
         return Answer(question, "answer", reply, score=choice.score, text=choice.text, source=choice.source,
-                      title=title, section=choice.section, passage_id=passage_id(choice.source, choice.text))
+                      title=title, section=choice.section, about=self.role_display(roles), topic=topic,
+                      passage_id=passage_id(choice.source, choice.text))
 
     def closest(self, question: str) -> tuple[Passage, float] | None:
         """The best passage for ``question`` and its confidence, even when too low to answer with

@@ -12,6 +12,7 @@ from bot.chat import run_chat
 from bot.cli import main
 from bot.config import Settings
 from bot.conversation import Conversations
+from bot.engine import Topic
 
 VP_SALARY = "VP Operations $150,000 – $250,000"
 COO_SALARY = "COO $200,000 – $400,000+"
@@ -92,6 +93,23 @@ def test_small_talk_and_unknown_keep_the_topic(engine):
     assert answer.used_context and about_coo_salary(answer.text)
 
 
+def test_an_unanswered_question_about_a_covered_role_becomes_the_topic(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "vp ops salary?")
+    assert conversations.ask(engine, "k", "does the coo own a yacht").kind == "unknown"
+    assert conversations.get("k").topic.roles == ("role_coo",)
+    answer = conversations.ask(engine, "k", "what about the vp of operations?")
+    assert not about_coo_salary(answer.text) and VP_SALARY not in (answer.text or "")  # not the salary again
+
+
+def test_words_no_article_uses_are_still_a_subject_of_their_own(engine):
+    salary = Topic(("role_vp_of_operations",), ("salary",))
+    answer = engine.ask("does the coo own a yacht", salary)
+    assert answer.kind == "unknown" and not answer.used_context  # not "does the coo own a yacht salary"
+    benefits = Topic(("role_vp_of_operations",), ("benefits", "small business"))
+    assert engine.ask("and what extra does a coo bring", benefits).used_context  # elliptical: it is borrowed
+
+
 def test_not_remembering_leaves_the_conversation_as_it_was(engine):
     conversations = Conversations(engine.settings)
     conversations.ask(engine, "k", "vp ops salary?")
@@ -127,10 +145,162 @@ def test_a_self_contained_question_is_not_pulled_back_to_the_old_topic(engine):
     assert "The average salary for an operations manager is $75,844 per year" in answer.text
 
 
+@pytest.mark.parametrize("question", ["who does a vp of operations report to", "what does a coo have to answer to"])
+def test_a_question_asking_for_the_object_of_its_final_to_stands_on_its_own(engine, question):
+    certifications = Topic(("role_operations_manager",), ("certifications",))
+    assert not engine.ask(question, certifications).used_context
+
+
+def test_a_final_to_that_leaves_the_verb_out_is_a_follow_up(engine):
+    hiring = Topic(("role_operations_manager",), ("hire", "fire"))
+    answer = engine.ask("is the coo able to?", hiring)
+    assert answer.used_context and answer.resolved.endswith("hire fire")
+
+
+@pytest.mark.parametrize("follow_up", ["how much does that role pay", "what does this job pay"])
+def test_that_role_means_the_person_not_the_old_subject(engine, follow_up):
+    skills = Topic(("role_operations_manager",), ("skills", "need"))
+    answer = engine.ask(follow_up, skills)
+    assert answer.used_context and answer.about == ("Operations Manager",)
+    assert "skills" not in answer.resolved
+    assert "The average salary for an operations manager is $75,844 per year" in answer.text
+
+
+@pytest.mark.parametrize("follow_up", ["how do i choose between them", "do both need a degree", "who earns more",
+                                       "who decides strategy between the two"])
+def test_both_and_between_them_mean_the_roles_of_the_last_two_turns(engine, follow_up):
+    vp, coo = "role_vp_of_operations", "role_coo"
+    assert engine.ask(follow_up, Topic((vp,), ("hire",))).about == ("VP of Operations",)
+    answer = engine.ask(follow_up, Topic((vp,), ("hire",), frame=(vp, coo)))
+    assert answer.used_context and set(answer.about) == {"VP of Operations", "COO"}
+
+
+def test_the_frame_holds_the_roles_of_this_turn_and_the_one_before(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "why would a small business hire a coo")
+    assert conversations.get("k").topic.frame == ("role_coo",)
+    conversations.ask(engine, "k", "and what does a vp of operations do?")
+    assert conversations.get("k").topic.frame == ("role_vp_of_operations", "role_coo")
+    answer = conversations.ask(engine, "k", "how do i choose between them")
+    assert set(answer.about) == {"VP of Operations", "COO"}
+    conversations.ask(engine, "k", "what does an operations director do")
+    assert conversations.get("k").topic.frame == ("role_operations_director", "role_vp_of_operations")
+
+
+@pytest.mark.parametrize("follow_up", ["how does a coo compare", "is a coo different?", "vs a coo?",
+                                       "is that more than a coo?"])
+def test_a_comparison_naming_one_role_compares_it_with_the_roles_discussed(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_vp_of_operations",), ("salary",)))
+    assert answer.used_context and set(answer.about) == {"COO", "VP of Operations"}
+    assert VP_SALARY in answer.text and COO_SALARY in answer.text  # the salaries, compared
+
+
+def test_different_without_a_comparison_is_not_one(engine):
+    question = "in a small organisation does the coo take on lots of different jobs"
+    assert not engine.ask(question, Topic(("role_vp_of_operations",), ("salary",))).used_context
+
+
+@pytest.mark.parametrize("follow_up", ["is it the same for a vp of operations?",
+                                       "same question for a vp of operations"])
+def test_the_same_for_another_role_asks_the_old_question_about_it(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_coo",), ("salary",)))
+    assert answer.used_context and answer.about == ("VP of Operations",)
+    assert "same" not in answer.resolved and answer.resolved.endswith("salary")
+    assert VP_SALARY in answer.text
+
+
+@pytest.mark.parametrize(("first", "question"), [
+    ("vp ops salary?", "what does a coo do"),
+    ("vp ops salary?", "who is the coo"),
+    ("what degree does an operations manager need", "also what's the vp of operations salary"),
+    ("what degree does an operations manager need", "then what is the salary of an ops manager"),
+    ("how much does a coo earn", "so the coo reports to the ceo?"),
+    ("how much does a coo earn", "and who does an operations manager report to"),
+])
+def test_a_whole_question_naming_a_role_is_new_even_after_and_so_also(engine, first, question):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", first)
+    answer = conversations.ask(engine, "k", question)
+    assert not answer.used_context
+    assert answer.text == engine.ask(question).text
+
+
+@pytest.mark.parametrize("question", ["is it true that the coo reports to the ceo", "what is it like to be a coo",
+                                      "is it common for a vp of operations to report to the coo",
+                                      "what does it take to become a coo",
+                                      "how does a vp of operations make sure that processes are efficient"])
+def test_it_and_that_pointing_at_nothing_said_leave_the_question_alone(engine, question):
+    answer = engine.ask(question, Topic(("role_operations_manager",), ("salary",)))
+    assert not answer.used_context and answer.text == engine.ask(question).text
+
+
+@pytest.mark.parametrize("follow_up", ["is it higher for a coo?", "can a coo do that", "does that apply to a coo too"])
+def test_it_and_that_pointing_back_bring_the_old_roles_and_subject(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_operations_manager",), ("salary",)))
+    assert answer.used_context and set(answer.about) == {"COO", "Operations Manager"}
+    assert answer.resolved.endswith("Operations Manager salary")
+
+
+@pytest.mark.parametrize("follow_up", ["and the coo?", "the coo?", "coo too?", "what about the coo?",
+                                       "how about the coo, is it higher?", "and what extra does a coo get"])
+def test_an_elliptical_question_naming_a_role_keeps_the_subject(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_vp_of_operations",), ("salary",)))
+    assert answer.used_context and answer.resolved.endswith("salary")
+
+
 def test_compound_question_can_answer_with_two_passages(engine):
     answer = engine.ask("what does an operations director do and what does a head of operations do")
     assert answer.kind == "answer"
     assert len(answer.text) <= engine.settings.max_passage_chars
+
+
+HEAD_DOC = "head-of-operations-vs-coo.txt"
+SMALL_BUSINESS_DOC = "vp-of-operations-vs-coo-small-business.txt"
+VP_BENEFITS = "The Benefits of Hiring a VP of Operations"
+
+
+def test_a_follow_up_on_the_same_role_prefers_the_section_just_shown(engine):
+    question = "could they become ceo one day"
+    head = ("role_head_of_operations",)
+    elsewhere = engine.ask(question, Topic(head))
+    shown = engine.ask(question, Topic(head, source=HEAD_DOC, section="Head of Operations"))
+    assert elsewhere.section != "Head of Operations"  # the section wins only with the context
+    assert shown.used_context and (shown.source, shown.section) == (HEAD_DOC, "Head of Operations")
+    # the preference changes the order, not the confidence: that is the passage's own
+    query = engine.retriever.analyzer.query(shown.resolved)
+    hit = next(h for h in engine.retriever.retrieve(query, k=10) if h.passage.text == shown.text)
+    assert shown.score == pytest.approx(engine.confidence(hit, query))
+
+
+def test_a_question_naming_its_role_gets_no_section_preference(engine):
+    question = "could a head of operations become ceo one day"
+    shown = Topic(("role_head_of_operations",), source=HEAD_DOC, section="Head of Operations")
+    answer = engine.ask(question, shown)
+    assert not answer.used_context and answer.section == engine.ask(question).section
+
+
+@pytest.mark.parametrize("follow_up", ["and the coo?", "what about a coo"])
+def test_a_follow_up_on_another_role_moves_away_from_the_passage_shown(engine, follow_up):
+    shown = Topic(("role_vp_of_operations",), ("benefits", "small business"), SMALL_BUSINESS_DOC, VP_BENEFITS)
+    answer = engine.ask(follow_up, shown)
+    assert answer.kind == "answer" and answer.used_context and answer.about == ("COO",)
+    assert answer.section != VP_BENEFITS and "COO" in answer.text
+
+
+def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
+    lines = [
+        {"id": 1, "question": "what does a head of operations do", "session": "a"},
+        {"id": 2, "question": "could they become ceo one day", "session": "a"},
+        {"id": 3, "question": "benefits of a vp of operations for a small business", "session": "b"},
+        {"id": 4, "question": "and the coo?", "session": "b"},
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
+    out = io.StringIO()
+    assert main(["ask", "--json", "--knowledge", str(shared_knowledge)], out=out) == 0
+    results = {r["id"]: r for r in map(json.loads, out.getvalue().splitlines())}
+    assert results[1]["section"] == results[2]["section"] == "Head of Operations"
+    assert results[3]["section"] == VP_BENEFITS
+    assert results[4]["section"] != VP_BENEFITS and "COO" in results[4]["answer"]
 
 
 # -- clarification ------------------------------------------------------------------------------
@@ -146,6 +316,18 @@ def test_ambiguous_question_offers_choices_and_a_number_picks_one(engine):
     vp = next(i for i, c in enumerate(answer.choices, start=1) if VP_SALARY in c.text)
     picked = conversations.ask(engine, "k", str(vp))
     assert picked.kind == "answer" and VP_SALARY in picked.text
+
+
+def test_the_picked_choice_becomes_the_topic(engine):
+    conversations = Conversations(engine.settings)
+    offered = conversations.ask(engine, "k", "salary?")
+    vp = next(i for i, c in enumerate(offered.choices, start=1) if VP_SALARY in c.text)
+    picked = conversations.ask(engine, "k", str(vp))
+    topic = conversations.get("k").topic
+    assert "role_vp_of_operations" in topic.roles and topic.subject == ("salary",)
+    assert "VP of Operations" in picked.about and topic.section == picked.section
+    follow_up = conversations.ask(engine, "k", "and what degree do they need?")
+    assert follow_up.used_context and "VP of Operations" in follow_up.about
 
 
 @pytest.mark.parametrize("reply", ["²", "1" * 5000, "0", "99"])
@@ -181,6 +363,31 @@ def test_json_batch_sessions_share_context_in_order(shared_knowledge, monkeypatc
     assert VP_SALARY in results[0]["answer"]
     assert about_coo_salary(results[2]["answer"])
     assert not about_coo_salary(results[3]["answer"])
+
+
+def test_json_batch_sessions_resolve_plurals_comparisons_switches_and_picks(engine, shared_knowledge, monkeypatch):
+    turns = [
+        ("plural", "why would a small business hire a coo"), ("plural", "what about a vp of operations"),
+        ("plural", "how do i choose between them"),
+        ("compare", "vp ops salary?"), ("compare", "how does a coo compare"),
+        ("switch", "vp ops salary?"), ("switch", "and what does a coo do?"),
+        ("role", "what skills does an operations manager need"), ("role", "how much does that role pay"),
+        ("pick", "salary?"), ("pick", "PICK"), ("pick", "and what degree do they need?"),
+    ]
+    # the number of the VP of Operations' salary among the choices "salary?" offers
+    offered = next(i for i, c in enumerate(engine.ask("salary?").choices, start=1) if VP_SALARY in c.text)
+    lines = [{"id": i, "question": str(offered) if q == "PICK" else q, "session": s} for i, (s, q) in enumerate(turns)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(x) for x in lines) + "\n"))
+    out = io.StringIO()
+    assert main(["ask", "--json", "--knowledge", str(shared_knowledge)], out=out) == 0
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    answers = [r["answer"] or "" for r in results]
+    assert "VP of Operations" in answers[2] and "COO" in answers[2]  # "them": both roles
+    assert VP_SALARY in answers[4] and COO_SALARY in answers[4]  # compared on the salary
+    assert "COO" in answers[6] and not about_coo_salary(answers[6])  # a new question, not the salary
+    assert "The average salary for an operations manager is $75,844 per year" in answers[8]
+    assert VP_SALARY in answers[10]
+    assert "degree" in answers[11] and results[11]["source"] == results[10]["source"]  # from the role picked
 
 
 def test_json_batch_follow_ups_in_a_subprocess(shared_knowledge):
