@@ -290,7 +290,7 @@ class Analyzer:
         meanings: list[str] = []
         for alias, canonical in self.vocabulary.expansions(canon):
             explained.update(words(alias))
-            if len(words(alias)) > 1:
+            if len(words(alias)) > 1 and not self._indexed_phrase(alias):
                 idioms.update(words(alias))
             meanings.append(canonical)
         # A word a synonym explains is replaced by what it means when the articles don't use it
@@ -310,6 +310,12 @@ class Analyzer:
             unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
         )
+
+    def _indexed_phrase(self, phrase: str) -> bool:
+        """True when the articles use this multi-word phrase themselves ("hands-on management" is
+        theirs; "in common" is an idiom they don't use): its words then keep their own meaning."""
+        terms = content_terms(phrase)
+        return len(terms) > 1 and all(f"{a} {b}" in self.indexed_pairs for a, b in pairwise(terms))
 
     @staticmethod
     def _subject(phrases: list[str]) -> list[str]:

@@ -247,6 +247,18 @@ def test_query_never_corrects_chat_filler(vocab):
     assert "stuff" not in q.corrections
 
 
+def test_query_keeps_the_words_of_a_phrase_the_articles_use(vocab):
+    # "big picture" is an alias of strategy; the articles also say "the big picture" themselves.
+    analyzer = Analyzer(vocab)
+    analyzer.learn(["The COO focuses on the big picture, aligning operations with the overall strategy."])
+    q = analyzer.query("who thinks about the big picture")
+    assert stem("big") in q.terms and stem("picture") in q.terms
+    assert stem("strategy") in q.terms  # and what the alias means
+    # An idiom the articles don't use is replaced by its meaning: "in common" is not "common".
+    analyzer.learn(["A common question is which role earns more."])
+    assert stem("common") not in analyzer.query("what do they have in common").terms
+
+
 def test_query_reports_unknown_titles_and_words(analyzer):
     q = analyzer.query("what does a project manager do")
     assert q.unknown_titles == ["project manager"]
