@@ -458,13 +458,18 @@ async def test_did_you_mean_choices_are_buttons_that_work_after_a_restart(faq_en
 @async_test
 async def test_choices_of_a_private_answer_and_the_question_as_understood(faq_engine: Engine) -> None:
     expected = faq_engine.ask(CHOICE_QUESTION)
-    async with running(faq_engine) as (fake, _bot):
+    async with running(faq_engine) as (fake, bot):
         _, callback = await ask(fake, CHOICE_QUESTION)
         assert callback.json["data"]["flags"] == EPHEMERAL and len(choice_buttons(callback.json["data"])) >= 2
         click = await fake.inject_component_click(
-            "faqbot:choice:1", message=int(callback.response["resource"]["message"]["id"]))
+            "faqbot:choice:2", message=int(callback.response["resource"]["message"]["id"]))
         data = (await fake.wait_for_response(click)).json["data"]
-        assert data["embeds"][0]["description"] == expected.choices[0].text
+        assert data["embeds"][0]["description"] == expected.choices[1].text
+        # The pick is the clicker's latest turn: a follow-up goes on from the chosen role.
+        picked = faq_engine.choice_answer(CHOICE_QUESTION, expected.choices[1], expected.topic)
+        topic = bot.conversations.get((fake.general.id, fake.user.id)).topic
+        assert topic is not None and topic.roles == picked.topic.roles and topic.roles != expected.topic.roles
+        assert topic.subject == expected.topic.subject
 
         # The choices are derived again from the question as understood in context, when shown.
         understood = {"title": "Salary", "fields": [{"name": "Question", "value": "and what do they earn"},

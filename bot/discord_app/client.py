@@ -215,14 +215,22 @@ class FaqBot(commands.AutoShardedBot):
         """Ask again outside any conversation (the "Other answers" button is not a new turn)."""
         return await self._run_engine(self.engine.ask, question)
 
-    async def choose(self, question: str, number: int) -> Answer | None:
+    async def choose(self, key: Hashable, question: str, number: int) -> Answer | None:
         """The answer for "did you mean" option ``number`` (from 1) of ``question``, or None when
-        the question (asked again, outside any conversation) no longer offers that many options."""
+        the question (asked again, outside any conversation) no longer offers that many options.
+
+        The pick becomes the latest turn of conversation ``key`` (the clicker's, in that channel),
+        as typing the number does in the terminal: "and do they need an mba?" then goes on from it.
+        """
         engine = self.engine
 
         def pick() -> Answer | None:
-            choices = engine.ask(question).choices
-            return engine.choice_answer(question, choices[number - 1]) if 0 < number <= len(choices) else None
+            offer = engine.ask(question)
+            if not 0 < number <= len(offer.choices):
+                return None
+            answer = engine.choice_answer(question, offer.choices[number - 1], offer.topic)
+            self.conversations.remember(key, answer)
+            return answer
 
         return await self._run_engine(pick)
 

@@ -152,13 +152,15 @@ async def show_choice(bot: FaqBot, interaction: discord.Interaction, number: int
     """Show "did you mean" option ``number`` of the message's question, privately.
 
     The question is read back from the embed (as understood in context when it says so, because
-    that text stands on its own) and asked again; the n-th of the choices derived now is shown.
+    that text stands on its own) and asked again; the n-th of the choices derived now is shown,
+    and becomes the clicker's latest turn in that channel.
     If the index changed since and there is no such option any more, the user is told to ask again.
     """
     question = await _clicked_question(bot, interaction)
     if question is None:
         return
-    answer, deferred = await run_with_deferral(interaction, bot.choose(question, number), ephemeral=True,
+    key = (interaction.channel_id or 0, interaction.user.id)
+    answer, deferred = await run_with_deferral(interaction, bot.choose(key, question, number), ephemeral=True,
                                                defer_after=bot.defer_after)
     if answer is None:
         reply = Reply(content=f"Option {number} is no longer on offer for that question; please ask again.")
