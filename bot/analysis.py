@@ -142,10 +142,13 @@ class Query:
     unknown_words: list[str] = field(default_factory=list)  # content words no passage uses
     corrections: dict[str, str] = field(default_factory=dict)
     subject: list[str] = field(default_factory=list)  # the question's own content words, roles aside
+    asked: int = 0  # distinct content words the question itself holds (roles included, synonyms' meanings not)
 
     @property
     def content_words(self) -> int:
-        return len({t for t in self.terms if " " not in t}) + len(self.unknown_words)
+        """How many content words the question has: its own, not what its synonyms added (for
+        "git rebase vs merge", two unknown words of three, however many terms "vs" expands to)."""
+        return max(self.asked, len(self.unknown_words)) or len({t for t in self.terms if " " not in t})
 
 
 class Analyzer:
@@ -309,6 +312,7 @@ class Analyzer:
             text=canon, terms=terms, roles=self.roles_in(canon),
             unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
+            asked=len(set(own)),
         )
 
     def _indexed_phrase(self, phrase: str) -> bool:

@@ -267,6 +267,14 @@ def test_query_reports_unknown_titles_and_words(analyzer):
     assert analyzer.query("tell me about kubernetes").unknown_words == ["kubernetes"]
 
 
+def test_content_words_are_the_questions_own(analyzer):
+    # "vs" expands to several terms of "differences"; the question still has three words of its own,
+    # two of which no article uses.
+    q = analyzer.query("kubernetes vs docker")
+    assert len({t for t in q.terms if " " not in t}) > 3
+    assert q.content_words == 3 and sorted(q.unknown_words) == ["docker", "kubernetes"]
+
+
 def test_analyzer_state_round_trip(analyzer, vocab):
     other = Analyzer(vocab)
     other.load_state(analyzer.to_state())
