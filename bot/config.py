@@ -41,6 +41,8 @@ class Settings:
     coverage_floor: float = 0.1  # multiplier for passages holding none of the question's terms
     lead_weight: float = 0.4  # multiplier for lead-ins ("In this article, we will ...")
     focus_bonus: float = 0.35  # bonus when a passage's heading names exactly the roles asked about
+    title_focus_bonus: float = 0.2  # bonus, for a question about several roles, when the article's title
+    # names exactly those roles (the article comparing them)
 
     # -- answering -----------------------------------------------------------------------
     top_k: int = 3  # alternatives returned with an answer

@@ -51,6 +51,7 @@ class Weights:
     coverage_floor: float = 0.1  # multiplier for a passage holding none of the question's terms
     lead: float = 0.4  # multiplier for an article's lead-in ("In this article, we will ...")
     focus: float = 0.35  # bonus for a passage whose heading names exactly the roles asked about
+    title_focus: float = 0.2  # bonus (question about several roles) when the article title names exactly them
 
 
 Splitter = Callable[[str], list[str]]
@@ -338,8 +339,9 @@ class TfidfRetriever:
         self._support = self._support_table()
         # Which roles each passage's heading names, as one number (bit j: role j), so "names
         # exactly the roles asked" is one comparison per passage.
-        self._heading_code = (self._heading_roles.astype(np.int64) << np.arange(len(self.roles_), dtype=np.int64)
-                              ).sum(axis=1) if 0 < len(self.roles_) <= 62 else None
+        self._heading_code = self._role_codes(self._heading_roles)
+        self._title_roles = self.role_title_ > 0
+        self._title_code = self._role_codes(self._title_roles)
         self._focus: dict[int, tuple[str, ...]] = {}
 
     def _term_presence(self) -> Postings:
@@ -494,19 +496,30 @@ class TfidfRetriever:
         ranking[self.lead_] *= w.lead
         if query.roles and w.focus:
             ranking *= 1.0 + w.focus * self._focused(query.roles)
+        # "ops director vs coo": the article comparing exactly these roles is the best source.
+        if len(query.roles) >= 2 and w.title_focus:
+            ranking *= 1.0 + w.title_focus * self._focused(query.roles, in_title=True)
 
         return ranking, coverage, support
 
-    def _focused(self, roles: list[str]) -> np.ndarray:
-        """1 where the passage's heading names exactly the asked roles, else 0."""
+    def _role_codes(self, named: np.ndarray) -> np.ndarray | None:
+        """Which roles each passage's heading (or title) names, as one number (bit j: role j), so
+        "names exactly the roles asked" is one comparison per passage; None with too many roles."""
+        if not 0 < len(self.roles_) <= 62:
+            return None
+        return (named.astype(np.int64) << np.arange(len(self.roles_), dtype=np.int64)).sum(axis=1)
+
+    def _focused(self, roles: list[str], in_title: bool = False) -> np.ndarray:
+        """1 where the passage's heading (or its article's title) names exactly the asked roles, else 0."""
         wanted = np.zeros(len(self.roles_), dtype=bool)
         for r in roles:
             if r in self._role_column:
                 wanted[self._role_column[r]] = True
-        if self._heading_code is not None:
+        codes, named = (self._title_code, self._title_roles) if in_title else (self._heading_code, self._heading_roles)
+        if codes is not None:
             code = int((wanted.astype(np.int64) << np.arange(len(self.roles_), dtype=np.int64)).sum())
-            return (self._heading_code == code).astype(np.float32)
-        return np.all(self._heading_roles == wanted, axis=1).astype(np.float32)
+            return (codes == code).astype(np.float32)
+        return np.all(named == wanted, axis=1).astype(np.float32)
 
     def _coverage(self, query: Query, with_roles: bool = True, rows: np.ndarray | None = None) -> np.ndarray:
         """Per passage (or for ``rows`` only), the idf-weighted share of the question's words it contains.

@@ -221,3 +221,18 @@ def test_engine_on_a_small_fixture_folder(tmp_path):
     assert engine.ask("how do I repair a broken gizmo").source == "gizmo.md"
     assert engine.ask(UNRELATED_QUESTIONS[0]).kind == "unknown"
     assert "Widget" in engine.topics or "Gizmo" in engine.topics
+
+
+def test_a_question_about_two_roles_prefers_the_article_comparing_them(tmp_path):
+    # The same sentence in two articles: the one whose title names exactly the roles asked about wins.
+    body = ("Budgets\nThe COO and the Operations Director agree the yearly budget with the finance team. "
+            "Spending is reviewed every quarter against the plan.\n")
+    write(tmp_path / "kb" / "a.txt", "Head of Operations vs COO\n\n" + body)
+    write(tmp_path / "kb" / "b.txt", "COO vs Operations Director\n\n" + body)
+    vocabulary = (Path(__file__).resolve().parent.parent / "knowledge" / "synonyms.ini").read_text(encoding="utf-8")
+    write(tmp_path / "kb" / "synonyms.ini", vocabulary)
+    engine = Engine.open(tmp_path / "kb", tmp_path / "idx", Settings())
+    assert engine.ask("who sets the budget, the coo or the ops director?").source == "b.txt"
+    flat = Engine.open(tmp_path / "kb", tmp_path / "idx2", Settings(title_focus_bonus=0.0))
+    hits = flat.retriever.retrieve("who sets the budget, the coo or the ops director?", k=2)
+    assert hits[0].score == hits[1].score  # without the bonus the two are tied
