@@ -59,7 +59,7 @@ def test_a_role_alias_goes_to_the_roles(knowledge_copy: Path) -> None:
 def test_a_new_target_starts_a_group_at_the_end_of_terms(knowledge_copy: Path) -> None:
     synonyms = knowledge_copy / "synonyms.ini"
     status, out = faqbot("alias", "add", "swag", "company merchandise", "--knowledge", str(knowledge_copy))
-    assert status == 0 and 'Added "perks" to a new group in [terms]' in out
+    assert status == 0 and 'Added "swag" to a new group in [terms]' in out
     lines = synonyms.read_text(encoding="utf-8").splitlines()
     stopwords = lines.index("[stopwords]")
     assert "company merchandise = swag" in lines[:stopwords], "inside [terms], before the next section"
