@@ -17,6 +17,12 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("how are you?", "how_are_you"),
     ("ok", "ack"), ("cool", "ack"),
     ("you suck", "rude"),
+    # chat as people type it
+    ("hey how's it going?", "how_are_you"), ("thanks for the help!", "thanks"), ("good bot", "thanks"),
+    ("anyone here?", "greeting"), ("nice to meet you", "greeting"), ("gotta go", "bye"),
+    ("what's your purpose", "identity"), ("can i ask you something", "help"),
+    ("what kinds of things do you know about", "help"), ("hmm", "ack"), ("no worries", "ack"),
+    ("wrong answer", "rude"),
 ])
 def test_small_talk_categories(message, category):
     assert detect(message) == SmallTalk(category)
@@ -38,6 +44,7 @@ def test_most_specific_category_wins(message, category):
     "hey, what does a coo earn?", "hi what is the difference between a vp of operations and a coo",
     "thanks, and who does the coo report to?", "what does a coo do", "help me understand the coo role",
     "who are you reporting to as a vp", "", "   ", "coo", "is the coo the boss",
+    "tell me about the coo", "test the coo's budget plan", "thanks for the help, and what about the coo?",
 ])
 def test_questions_are_not_small_talk(message):
     assert detect(message) is None
