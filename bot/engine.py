@@ -396,6 +396,10 @@ class Engine:
         # score, so they never outrank the passage they were ranked below.
         scored = [(hit, conf * score / ranked[0][1]) for hit, score in ranked]
         hits = [hit for hit, _ in ranked]
+        if best.content_coverage == 0.0:
+            others = self.retriever.subject_only_for_others(query)
+            if others:  # the articles cover what was asked, but for other roles only
+                return self._unknown(question, hits, min(conf, self.threshold / 2), about, others)
         if conf < self.threshold:
             return self._unknown(question, hits, conf, about)
         alternatives = tuple(self._alternative(h, c) for h, c in scored[1:self.settings.top_k + 1])
@@ -504,9 +508,14 @@ class Engine:
                 picked.append((hit, c))
         return tuple(self._alternative(h, c) for h, c in picked) if len(picked) > 1 else ()
 
-    def _unknown(self, question: str, hits: Sequence[Hit], conf: float, about: tuple[str, ...]) -> Answer:
+    def _unknown(self, question: str, hits: Sequence[Hit], conf: float, about: tuple[str, ...],
+                 only_for: tuple[str, ...] = ()) -> Answer:
         suggestions = self._suggestions(hits) if hits and hits[0].score > 0 else ()
         reply = "Sorry, I don't know the answer to that."
+        if only_for and about:
+            others = self.role_display(only_for)
+            listed = f"{', '.join(others[:-1])} and {others[-1]}" if len(others) > 1 else others[0]
+            reply = f"Sorry, the articles don't say that for the {' or '.join(about)}; they do for the {listed}."
         if suggestions:
             reply += " Closest topics I know about:\n" + "\n".join(f"  • {s}" for s in suggestions)
         else:

@@ -541,6 +541,23 @@ class TfidfRetriever:
         present, _ = self._presence.dot(known, self._idf[known])
         return present / total
 
+    def subject_only_for_others(self, query: Query) -> tuple[str, ...]:
+        """The roles the articles' sections on what was asked are about, when none of them is about
+        the roles asked ("ops director salary": the Salary sections are about the COO, the VP of
+        Operations and the Operations Manager); () when there is no such section or one fits."""
+        if not query.roles:
+            return ()
+        vocabulary = self.vocabulary_
+        cols = np.array(sorted({vocabulary[t] for t in query.terms
+                                if " " not in t and not t.startswith(ROLE_PREFIX) and t in vocabulary}), dtype=np.int64)
+        if not len(cols):
+            return ()
+        headed, _ = self.context_.dot(cols, np.ones(len(cols), dtype=np.float32))
+        sections = np.flatnonzero(headed > 0)  # passages whose heading names the subject
+        if not len(sections) or np.any(self.role_support(query.roles)[sections] > 0):
+            return ()
+        return tuple(dict.fromkeys(r for i in sections.tolist() for r in self.focus(i)))
+
     def covers_roles(self, roles: list[str]) -> bool:
         """True when the articles are about at least one of ``roles`` (named in a title or heading),
         rather than only mentioning them in passing (a COO article mentioning the CFO)."""

@@ -138,7 +138,8 @@ class SmallTalk:
 
 
 # Chat spellings folded before matching ("what can u do" is "what can you do").
-_CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "thanx": "thanks"}
+_CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "thanx": "thanks", "kinda": "kind of",
+         "sorta": "sort of", "wanna": "want to", "gotta": "got to", "whatcha": "what are you"}
 
 
 def detect(message: str) -> SmallTalk | None:

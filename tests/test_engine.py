@@ -236,3 +236,13 @@ def test_a_question_about_two_roles_prefers_the_article_comparing_them(tmp_path)
     flat = Engine.open(tmp_path / "kb", tmp_path / "idx2", Settings(title_focus_bonus=0.0))
     hits = flat.retriever.retrieve("who sets the budget, the coo or the ops director?", k=2)
     assert hits[0].score == hits[1].score  # without the bonus the two are tied
+
+
+@pytest.mark.parametrize("question", ["operations director salary", "how much does an ops director make?"])
+def test_a_fact_given_only_for_other_roles_is_not_answered_with_the_roles_passage(engine, question):
+    # The articles give salaries for the COO, VP of Operations and Operations Manager only.
+    a = engine.ask(question)
+    assert a.kind == "unknown" and a.score < engine.threshold
+    assert "don't say that for the Operations Director" in a.reply and "Operations Manager" in a.reply
+    assert engine.ask("operations manager salary").kind == "answer"
+    assert "75,844" in engine.ask("operations manager salary").text
