@@ -64,6 +64,14 @@ _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|\b(?:too|also|as well|either)\W*$")
+# A question asking for a number, a duration or a date, and what answers one: a passage without
+# any ("how many vacation days do coos get" is not answered by the COO's duties).
+_QUANTITY = re.compile(r"\b(?:how many|how long|what percent(?:age)?|how old|what age|average age|what year|"
+                       r"when (?:was|did)|how often)\b")
+_NUMBER = re.compile(r"(?<![\w$])(?:\$?\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozens?|"
+                     r"hundreds?|thousands?|several|a few|percent|once|twice|weekly|monthly|quarterly|"
+                     r"yearly|annual(?:ly)?)(?!\w)", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^\W*\d+[.)]\s", re.MULTILINE)
 # With a role named, what marks a question as elliptical rather than a new one: no question of
 # its own ("and the coo?", "for a coo?"), "what about ...", a closing "too"/"as well", or asking for
 # more than was said ("what extra does a coo bring", "what else").
@@ -396,6 +404,8 @@ class Engine:
         # score, so they never outrank the passage they were ranked below.
         scored = [(hit, conf * score / ranked[0][1]) for hit, score in ranked]
         hits = [hit for hit, _ in ranked]
+        if not self._may_give_quantity(query.text, best.passage.text):
+            return self._unknown(question, hits, min(conf, self.threshold / 2), about)
         if best.content_coverage == 0.0:
             others = self.retriever.subject_only_for_others(query)
             if others:  # the articles cover what was asked, but for other roles only
@@ -448,6 +458,16 @@ class Engine:
         else:
             return [(h, h.score) for h in hits]
         return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
+
+    @staticmethod
+    def _may_give_quantity(question: str, passage: str) -> bool:
+        """False when the question asks for a number, duration or date and the passage holds none;
+        "how many departments ..." is also answered by a passage naming the departments."""
+        asked = _QUANTITY.search(question)
+        if asked is None or _NUMBER.search(_LIST_MARKER.sub("", passage)):
+            return True
+        counted = re.match(r"\s+([a-z]+)", question[asked.end():]) if asked.group(0) == "how many" else None
+        return bool(counted) and re.search(rf"\b{counted.group(1)}\b", passage, re.IGNORECASE) is not None
 
     def choice_answer(self, question: str, choice: Alternative, offered: Topic | None = None) -> Answer:
         """The answer for a "did you mean" option the user picked.

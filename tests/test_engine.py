@@ -246,3 +246,29 @@ def test_a_fact_given_only_for_other_roles_is_not_answered_with_the_roles_passag
     assert "don't say that for the Operations Director" in a.reply and "Operations Manager" in a.reply
     assert engine.ask("operations manager salary").kind == "answer"
     assert "75,844" in engine.ask("operations manager salary").text
+
+
+@pytest.mark.parametrize("question", ["how many people does a head of operations manage",
+                                      "what percentage of companies have a coo",
+                                      "how many hours a week does a head of operations work"])
+def test_a_question_asking_for_a_number_is_not_answered_by_a_passage_without_one(engine, question):
+    assert engine.ask(question).kind == "unknown"
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    ("how many years of experience does a coo need", "several years"),  # a number in words
+    ("how much does a coo make", "$200,000"),
+])
+def test_a_question_asking_for_a_number_gets_the_passage_with_it(engine, question, fact):
+    a = engine.ask(question)
+    assert a.kind == "answer" and fact in a.text
+
+
+def test_how_many_is_also_answered_by_naming_them():
+    # Departments listed, not counted: still the answer to "how many departments".
+    passage = "The VP manages various departments, such as production, logistics and customer service."
+    assert Engine._may_give_quantity("how many departments does the vp run", passage)
+    assert not Engine._may_give_quantity("how many people does the vp manage", passage)
+    assert Engine._may_give_quantity("what does the vp manage", passage)
+    assert not Engine._may_give_quantity("how long is the contract", "1. Contracts\nThey are signed by the COO.")
+    assert Engine._may_give_quantity("how often is it reviewed", "The plan is reviewed twice a year.")
