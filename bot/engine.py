@@ -55,7 +55,8 @@ _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|betwe
                      r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
 # "that job", "this role": the person again, not the thing asked about before.
 _ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
-                             r"career|person|people)s?\b")
+                             r"career|person|people)s?\b|\b(?:which|each|both|either|neither|one|all|none|any)\s+of\s+"
+                             r"(?:them|those|these)\b")  # "which of them": the people, not a thing
 # Clause boundaries in a long message, and the openings of a clause that asks something.
 _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
                      r"whos|which|how|why|when|where)\b)")
@@ -452,8 +453,11 @@ class Engine:
             left = set(context.roles)
             scored = [(h, h.score * (LEFT_ROLE_FACTOR if h.focus and set(h.focus) <= left else 1.0)) for h in hits]
         elif context.source is not None:
+            # ... when it holds something of what is asked now: "which of them reports to the ceo?"
+            # after a salary table is a new subject, not more of that table.
             scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (h.passage.source == context.source
-                                                                  and h.passage.section == context.section)))
+                                                                  and h.passage.section == context.section
+                                                                  and h.content_coverage > 0)))
                       for h in hits]
         else:
             return [(h, h.score) for h in hits]

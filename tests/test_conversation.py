@@ -166,6 +166,15 @@ def test_that_role_means_the_person_not_the_old_subject(engine, follow_up):
     assert "The average salary for an operations manager is $75,844 per year" in answer.text
 
 
+def test_which_of_them_asks_about_the_people_not_the_last_subject(engine):
+    conversations = Conversations(engine.settings)
+    conversations.ask(engine, "k", "vp ops vs coo")
+    assert conversations.ask(engine, "k", "which one earns more?").section == "Salary Comparison"
+    answer = conversations.ask(engine, "k", "which of them reports to the ceo?")
+    assert answer.used_context and "salary" not in answer.resolved
+    assert answer.section == "Authority and Reporting", "a new subject, not more of the salary table"
+
+
 @pytest.mark.parametrize("follow_up", ["how do i choose between them", "do both need a degree", "who earns more",
                                        "who decides strategy between the two"])
 def test_both_and_between_them_mean_the_roles_of_the_last_two_turns(engine, follow_up):
