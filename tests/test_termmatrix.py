@@ -96,7 +96,7 @@ def test_column_scoring_equals_the_row_wise_product(built):
             weights = rng.random(12).astype(np.float32)
             dense = np.zeros(matrix.n_terms, dtype=np.float32)
             dense[cols] = weights
-            got, _ = matrix.dot(cols, weights)
+            got = matrix.dot(cols, weights)
             assert np.array_equal(got, csr @ dense)
 
 
