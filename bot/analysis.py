@@ -46,6 +46,9 @@ class SpellingCorrector:
         self.known = sorted(self.counts)
         self.min_length = min_length
         self._ngrams: tuple[Any, Any] | None = None  # (fitted vectoriser, matrix of the known words)
+        # (first letter, length) -> those known words and their letter counts
+        self._by_start: dict[tuple[str, int], tuple[list[str], np.ndarray]] | None = None
+        self._letters: str | None = None  # the letters the known words are made of
         self._lock = threading.Lock()
         self._cache: dict[str, str | None] = {}
 
@@ -59,8 +62,41 @@ class SpellingCorrector:
         if word not in self._cache:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[word] = self._closest(word)
+            # Most unknown words (names, off-topic words) have no known word near them at all:
+            # then there is nothing to rank, and no n-gram index or NLTK to load for it.
+            self._cache[word] = self._closest(word) if self._has_near(word) else None
         return self._cache[word]
+
+    @staticmethod
+    def _limit(word: str) -> int:
+        """The largest edit distance accepted for a word of this length."""
+        return 1 if len(word) <= 8 else 2
+
+    def _has_near(self, word: str) -> bool:
+        """False when no known word can pass ``_closest``'s tests (same first letter, length and
+        edit distance within the limit); True when one may (``_closest`` decides)."""
+        limit = self._limit(word)
+        with self._lock:
+            if self._letters is None:
+                self._letters = "".join(sorted(set("".join(self.known))))
+        if limit == 1:  # the few hundred words one edit away, first letter kept: looked up
+            return any(variant in self.counts for variant in _one_edit(word, self._letters))
+        with self._lock:
+            if self._by_start is None:
+                groups: dict[tuple[str, int], list[str]] = {}
+                for known in self.known:
+                    groups.setdefault((known[0], len(known)), []).append(known)
+                self._by_start = {key: (found, _letter_counts(found)) for key, found in groups.items()}
+        mine = _letter_counts([word])[0]
+        for length in range(len(word) - limit, len(word) + limit + 1):
+            found, counts = self._by_start.get((word[0], length), ((), None))
+            if counts is None:
+                continue
+            # An edit changes the letter counts by two at most: a cheap first cut over thousands.
+            close = np.flatnonzero(np.abs(counts - mine).sum(axis=1) <= 2 * limit)
+            if any(_may_be_within(word, found[i], limit) for i in close.tolist()):
+                return True
+        return False
 
     def _ngram_index(self) -> tuple[Any, Any]:
         with self._lock:
@@ -75,12 +111,17 @@ class SpellingCorrector:
         from nltk.metrics.distance import edit_distance
 
         vectorizer, matrix = self._ngram_index()
-        sims = (matrix @ vectorizer.transform([word]).T).toarray().ravel()
-        limit = 1 if len(word) <= 8 else 2
+        # Times the dense vector: the same sums as times the sparse one (each row's products in
+        # its own order, the zeros adding nothing) at a third of the cost.
+        sims = matrix @ vectorizer.transform([word]).toarray().ravel()
+        limit = self._limit(word)
         best: tuple[int, int, float] | None = None
         choice = None
         # The ten most similar words (ties: alphabetical); only a positive similarity counts.
         similar = np.flatnonzero(sims > 0)
+        if len(similar) > 10:  # sort only those as similar as the tenth (ties included): same order
+            values = sims[similar]
+            similar = similar[values >= np.partition(values, len(values) - 10)[len(values) - 10]]
         for idx in similar[np.argsort(-sims[similar], kind="stable")[:10]].tolist():
             candidate = self.known[idx]
             # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
@@ -91,6 +132,50 @@ class SpellingCorrector:
             if dist <= limit and (best is None or key < best):
                 best, choice = key, candidate
         return choice
+
+
+def _one_edit(word: str, letters: str) -> Iterator[str]:
+    """Every word made of ``letters`` one deletion, swap of neighbours, substitution or insertion
+    away from ``word`` that keeps its first letter."""
+    for i in range(1, len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail:
+            yield head + tail[1:]
+            if len(tail) > 1:
+                yield head + tail[1] + tail[0] + tail[2:]
+            for c in letters:
+                yield head + c + tail[1:]
+        for c in letters:
+            yield head + c + tail
+
+
+def _letter_counts(words: list[str]) -> np.ndarray:
+    """How often each of a-z (and, together, any other letter) occurs in each word."""
+    codes = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int64) - ord("a")
+    codes[(codes < 0) | (codes > 25)] = 26
+    rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
+    counts = np.zeros((len(words), 27), dtype=np.int16)
+    np.add.at(counts, (rows, codes), 1)
+    return counts
+
+
+def _may_be_within(a: str, b: str, limit: int) -> bool:
+    """False when the Damerau-Levenshtein distance of two words (insertions, deletions,
+    substitutions and transpositions, as NLTK's ``edit_distance(transpositions=True)`` counts) is
+    surely over ``limit``: every operation costs each word at most one letter of what the two have
+    in common, so within ``limit`` they share a subsequence of all but ``limit`` letters of each."""
+    return abs(len(a) - len(b)) <= limit and _common_subsequence(a, b) >= max(len(a), len(b)) - limit
+
+
+def _common_subsequence(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two words."""
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
 
 
 class _TermsView:

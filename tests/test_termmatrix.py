@@ -148,3 +148,47 @@ def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shar
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_edit_distance_pre_checks_never_miss_what_nltk_accepts():
+    from nltk.metrics.distance import edit_distance
+
+    from bot.analysis import _may_be_within, _one_edit
+
+    rng = random.Random(7)
+    for _ in range(20_000):
+        a = "".join(rng.choice("abcd") for _ in range(rng.randint(1, 7)))
+        b = a[0] + "".join(rng.choice("abcd") for _ in range(rng.randint(0, 7)))
+        if a == b:
+            continue
+        dist = edit_distance(a, b, transpositions=True)
+        assert (b in set(_one_edit(a, "abcd"))) == (dist <= 1), (a, b)  # exactly the words one edit away
+        if dist <= 2:
+            assert _may_be_within(a, b, 2), (a, b)
+
+
+def test_speller_without_a_near_word_loads_nothing(passages):
+    speller = SpellingCorrector({"operations": 3, "manager": 2, "whether": 1})
+    for word in ("weather", "tokyo", "kubernetes", "xperations"):
+        assert speller.correct(word) is None
+    assert speller._ngrams is None
+    assert speller.correct("operatons") == "operations" and speller._ngrams is not None
+
+
+def test_speller_pre_check_changes_no_correction(built):
+    """Every word the n-gram search would correct passes the pre-check: typos of the known
+    words and words that merely look alike give the same corrections with it and without."""
+    speller = built.analyzer.speller
+    rng = random.Random(3)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = set()
+    for known in rng.sample(speller.known, 400):
+        for _ in range(3):
+            i = rng.randrange(len(known))
+            words.add(rng.choice([known[:i] + rng.choice(letters) + known[i + 1:], known[:i] + known[i + 1:],
+                                  known[:i] + rng.choice(letters) + known[i:], known[:i] + known[i + 1:i + 2]
+                                  + known[i:i + 1] + known[i + 2:], known[::-1]]))
+    words = {w for w in words if w not in speller and len(w) >= speller.min_length}
+    assert len(words) > 500
+    for word in sorted(words):
+        assert speller.correct(word) == speller._closest(word), word
