@@ -17,7 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from bot.textproc import STOP_WORDS, content_terms, normalize, stem, words
+from bot.textproc import (
+    STOP_WORDS,
+    content_terms,
+    needs_stemmer,
+    normalize,
+    possible_stems,
+    stem,
+    words,
+    words_as_stems,
+)
 from bot.vocabulary import ROLE_PREFIX, Vocabulary
 
 _WORD = re.compile(r"[a-z]+")
@@ -200,7 +209,9 @@ class Query:
     """What faqbot understood from a question."""
 
     text: str  # normalised, corrected, role names rewritten
-    terms: list[str]  # stemmed terms incl. synonym expansions (what is vectorised)
+    # Stemmed terms incl. synonym expansions (what is vectorised); unknown words whose stem could
+    # match nothing stay as they are (``Analyzer._unstemmed_words``).
+    terms: list[str]
     roles: list[str]  # role terms asked about, in order of mention
     unknown_titles: list[str] = field(default_factory=list)  # job titles the knowledge doesn't cover
     unknown_words: list[str] = field(default_factory=list)  # content words no passage uses
@@ -321,6 +332,36 @@ class Analyzer:
         return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
 
     def query(self, question: str) -> Query:
+        with words_as_stems(self._unstemmed_words(question)):
+            return self._query(question)
+
+    def _unstemmed_words(self, question: str) -> list[str]:
+        """The question's words that ``_query`` may leave unstemmed: none when one is a typo, else
+        those not stemmed before whose every possible stem is neither an indexed term nor a
+        possible stem of another of its words (synonyms' meanings included).
+
+        Their stems, whatever they are, then match no indexed term (or pair) and equal no other
+        term of the question, which is all ``_query`` and the retriever ever compare stems
+        with; so the words themselves do as well, and answers are the same. This saves
+        importing NLTK (over a second of a cold start) for the unknown words of a question.
+        """
+        text = normalize(question)
+        if not any(map(needs_stemmer, words(text))):
+            return []
+        if self.speller and any(self.speller.correct(w) for w in _WORD.findall(text)):
+            return []  # corrected: NLTK is loaded for the edit distance anyway
+        canon = self.vocabulary.canonicalize(text)
+        found = words(canon) + [w for _, meaning in self.vocabulary.expansions(canon) for w in words(meaning)]
+        unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
+        taken = {stem(w) for w in found if not needs_stemmer(w)}
+        for word in unseen:
+            possible = possible_stems(word)
+            if not taken.isdisjoint(possible) or any(s in self.indexed_terms for s in possible):
+                return []
+            taken |= possible
+        return unseen
+
+    def _query(self, question: str) -> Query:
         text = normalize(question)
         corrections: dict[str, str] = {}
 

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.index_store import _retriever_for
 from bot.ingest import load_folder
 from bot.termmatrix import Postings, TermCounts
-from bot.textproc import _SKLEARN_STOP_WORDS
+from bot.textproc import _SKLEARN_STOP_WORDS, stem
 
 
 @pytest.fixture(scope="module")
@@ -138,16 +138,40 @@ def test_stop_words_equal_scikit_learn():
     assert frozenset(ENGLISH_STOP_WORDS) == _SKLEARN_STOP_WORDS
 
 
-def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine):
+@pytest.mark.parametrize("question", ["what does a coo earn", "whats the weather in tokyo"])
+def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine, question):
     engine.ask("what does a coo earn")  # the session's index exists on disk
     code = (
         "import sys; from bot.cli import main; "
-        f"main(['ask', '--knowledge', {str(shared_knowledge)!r}, 'what does a coo earn']); "
+        f"main(['ask', '--knowledge', {str(shared_knowledge)!r}, {question!r}]); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'nltk', 'sklearn', 'scipy'}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_unknown_words_left_unstemmed_change_no_score(built):
+    """Questions whose unknown words stand for themselves score exactly as with their stems."""
+    from bot.analysis import Query
+
+    questions = ["whats the weather in tokyo", "best pizza topping in napoli", "coo salary in zurich francs",
+                 "does the coo handle kubernetes clusters", "tokyo tokyos weathering", "ops manager vs quokka",
+                 "vp of sales pay", "is the coo a wizard or a wizardess", "frobnicating the operations budget",
+                 "hiring hirings toppings", "what does a ceo do on mars"]
+    left = 0
+    for question in questions:
+        unstemmed = built.analyzer._unstemmed_words(question)
+        left += bool(unstemmed)
+        fast, slow = built.analyzer.query(question), built.analyzer._query(question)
+        same_but_terms = {f: getattr(fast, f) for f in Query.__dataclass_fields__ if f != "terms"}
+        assert same_but_terms == {f: getattr(slow, f) for f in Query.__dataclass_fields__ if f != "terms"}
+        assert [t for t in fast.terms if not set(t.split()) & set(unstemmed)] == \
+            [t for t in slow.terms if not set(t.split()) & {stem(w) for w in unstemmed}]
+        for x, y in zip(built.score(fast), built.score(slow), strict=True):
+            assert np.array_equal(x, y)
+        assert built.retrieve(fast) == built.retrieve(slow)
+    assert left >= 6  # the shortcut was taken for most of them
 
 
 def test_edit_distance_pre_checks_never_miss_what_nltk_accepts():

@@ -6,7 +6,17 @@ import pytest
 from conftest import KNOWLEDGE, write
 
 from bot.analysis import Analyzer, SpellingCorrector, with_bigrams
-from bot.textproc import STOP_WORDS, _stemmer, content_terms, ends_sentence, normalize, sentences, stem, words
+from bot.textproc import (
+    STOP_WORDS,
+    _stemmer,
+    content_terms,
+    ends_sentence,
+    normalize,
+    possible_stems,
+    sentences,
+    stem,
+    words,
+)
 from bot.vocabulary import Vocabulary, VocabularyError, role_token
 
 
@@ -43,6 +53,50 @@ def test_stem_keeps_role_terms_numbers_and_dollars_whole():
     assert stem("role_vp_of_operations") == "role_vp_of_operations"
     assert stem("$$") == "$$"
     assert stem("2024") == "2024"
+
+
+_ENDINGS = ("sses ied ies us ss s eedly ingly edly eed ing ed y ational tional enci anci abli entli izer "
+            "ization ation ator alism aliti alli fulness ousli ousness iveness iviti biliti bli ogi fulli "
+            "lessli li alize icate iciti ative ical ness ful ement ance ence able ible ment ant ent ism ate "
+            "iti ous ive ize ion al er ic e l ly ity ically ability ibility fully ously ivity ency ably ogy "
+            "ally izations ionally ll eding ying yed yes ey ay oy")
+
+
+def _suffixed_words(count: int, seed: int = 0) -> set[str]:
+    """Made-up words: a random start, then up to three of Snowball's suffixes and other endings."""
+    import random
+
+    endings = _ENDINGS.split()
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    found = set()
+    while len(found) < count:
+        word = "".join(rng.choice(letters if rng.random() < 0.6 else "aeiouy") for _ in range(rng.randint(0, 7)))
+        word += "".join(rng.choice(endings) for _ in range(rng.randint(0, 3)))
+        if word:
+            found.add(word)
+    for special in ("gener", "commun", "arsen", "ski", "sky", "dy", "ly", "ty", "idl", "gentl", "ugl", "earl",
+                    "onl", "singl", "inning", "outing", "canning", "herring", "earring", "proceed", "exceed"):
+        found.update(special + e for e in ("", "s", "ies", "ing", "ings", "ed", "y", "ly", "e"))
+    return found
+
+
+def test_possible_stems_hold_nltk_stems():
+    """What ``words_as_stems`` relies on: a Snowball stem is a start of its word, then one of
+    ``STEM_ENDINGS``."""
+    found = set(words(normalize(" ".join(p.read_text(encoding="utf-8") for p in KNOWLEDGE.glob("*.md")))))
+    for word in sorted(found | _suffixed_words(60_000)):
+        assert _stemmer().stem(word) in possible_stems(word), word
+
+
+def test_words_as_stems_stand_for_themselves_only_within():
+    from bot.textproc import needs_stemmer, words_as_stems
+
+    assert needs_stemmer("zqxjvvy")
+    with words_as_stems(["zqxjvvy"]):
+        assert stem("zqxjvvy") == "zqxjvvy" and content_terms("the zqxjvvy") == ["zqxjvvy"]
+    assert needs_stemmer("zqxjvvy")  # not remembered
+    assert content_terms("zqxjvvies") == [_stemmer().stem("zqxjvvies")]
 
 
 def test_content_terms_drop_stop_words_but_keep_meaningful_ones():
