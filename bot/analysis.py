@@ -203,6 +203,9 @@ class _TermsView:
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def isdisjoint(self, terms: Iterable[str]) -> bool:
+        return self._vocabulary.keys().isdisjoint(t for t in terms if (" " in t) == self._pairs)
+
 
 @dataclass
 class Query:
@@ -233,6 +236,7 @@ class Analyzer:
         self.indexed_terms: set[str] | _TermsView = set()  # stems used by the passages
         self.indexed_pairs: set[str] | _TermsView = set()  # adjacent stem pairs used by the passages
         self._vocabulary_words = vocabulary.alias_words()
+        self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -338,7 +342,7 @@ class Analyzer:
     def _unstemmed_words(self, question: str) -> list[str]:
         """The question's words that ``_query`` may leave unstemmed: none when one is a typo, else
         those not stemmed before whose every possible stem is neither an indexed term nor a
-        possible stem of another of its words (synonyms' meanings included).
+        possible stem of another word of the question or of a synonym's meaning.
 
         Their stems, whatever they are, then match no indexed term (or pair) and equal no other
         term of the question, which is all ``_query`` and the retriever ever compare stems
@@ -346,17 +350,25 @@ class Analyzer:
         importing NLTK (over a second of a cold start) for the unknown words of a question.
         """
         text = normalize(question)
-        if not any(map(needs_stemmer, words(text))):
+        found = words(text)
+        if not any(map(needs_stemmer, found)):
             return []
         if self.speller and any(self.speller.correct(w) for w in _WORD.findall(text)):
             return []  # corrected: NLTK is loaded for the edit distance anyway
-        canon = self.vocabulary.canonicalize(text)
-        found = words(canon) + [w for _, meaning in self.vocabulary.expansions(canon) for w in words(meaning)]
+        found += words(self.vocabulary.canonicalize(text))  # the words ``_query`` stems are among these
+
+        def stemmed(w: str) -> bool:  # stop words are never stemmed (title words may be): no clash
+            return w not in STOP_WORDS or w in self.vocabulary.titles
+
+        if self._meaning_stems is None:  # what every meaning's words stem (or may stem) to
+            self._meaning_stems = set().union(*(possible_stems(w) if needs_stemmer(w) else {stem(w)}
+                                                for c in self.vocabulary.terms for w in words(normalize(c))
+                                                if stemmed(w)))
         unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
-        taken = {stem(w) for w in found if not needs_stemmer(w)}
+        taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)} | self._meaning_stems
         for word in unseen:
             possible = possible_stems(word)
-            if not taken.isdisjoint(possible) or any(s in self.indexed_terms for s in possible):
+            if not (taken.isdisjoint(possible) and self.indexed_terms.isdisjoint(possible)):
                 return []
             taken |= possible
         return unseen
