@@ -14,12 +14,17 @@ columns' postings instead of multiplying every row of the matrix.
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+# Matrices up to this size are also kept dense (terms x rows; at most 16 MB), see ``Postings.dot``.
+DENSE_MAX_ROWS = 512
+DENSE_MAX_CELLS = 4_000_000
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Postings:
     indices: np.ndarray  # int32 row of each weight
     indptr: np.ndarray  # int64, one more than there are terms
     n_rows: int
+    _dense: np.ndarray | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_csr(cls, matrix) -> Postings:
@@ -54,14 +60,32 @@ class Postings:
         product with the dense vector makes (its other terms add exact zeros), so scores equal
         the row-wise product's to the bit. One ``np.add.at`` per column (NumPy's fast path takes about
         a nanosecond per entry): gathering all the columns' entries into one array first cost
-        twice as much again as the additions.
+        twice as much again as the additions, and more than the calls saved even for short columns.
         """
+        weights = weights.astype(np.float32, copy=False)
+        dense = self._dense_columns()
+        if dense is not None:
+            if not len(cols):
+                return np.zeros(self.n_rows, dtype=np.float32)
+            # A running sum down the terms' rows: the same additions in the same order (a term
+            # a row lacks adds an exact zero), in three calls however many terms.
+            return np.add.accumulate(dense[cols] * weights[:, None], axis=0)[-1]
         out = np.zeros(self.n_rows, dtype=np.float32)
         indptr, indices, data = self.indptr, self.indices, self.data
-        for start, stop, w in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(),
-                                  weights.astype(np.float32, copy=False), strict=True):
+        for start, stop, w in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(), weights, strict=True):
             np.add.at(out, indices[start:stop], data[start:stop] * w)
         return out
+
+    def _dense_columns(self) -> np.ndarray | None:
+        """For a matrix of few rows (the bundled articles' passages), every term's weights over all
+        rows, made on first use: there, a call per term cost more than the arithmetic."""
+        if self.n_rows > DENSE_MAX_ROWS or self.n_rows * self.n_terms > DENSE_MAX_CELLS:
+            return None
+        if self._dense is None:
+            dense = np.zeros((self.n_terms, self.n_rows), dtype=np.float32)
+            dense[np.repeat(np.arange(self.n_terms), np.diff(self.indptr)), self.indices] = self.data
+            self._dense = dense
+        return self._dense
 
     def rows(self, cols: np.ndarray) -> np.ndarray:
         """The rows holding any of the terms ``cols``, column by column (repeats included)."""
@@ -72,6 +96,8 @@ class Postings:
 
     def dot_rows(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``dot`` for a few ``rows`` only: the same float32 sums, term by term in ascending order."""
+        if int((self.indptr[cols + 1] - self.indptr[cols]).sum()) < 20_000:  # cheaper all at once
+            return self.dot(cols, weights)[rows]
         out = np.zeros(len(rows), dtype=np.float32)
         weights = weights.astype(np.float32, copy=False)
         for j, w in zip(cols.tolist(), weights, strict=True):
@@ -81,25 +107,6 @@ class Postings:
             here = (column[at] == rows) if len(column) else np.zeros(len(rows), dtype=bool)
             out[here] += self.data[start + at[here]] * w
         return out
-
-    def union_pattern(self, other: Postings) -> Postings:
-        """Where either matrix has an entry, weight 1 (rows sorted within each term).
-
-        NumPy only, so loading an index needs no SciPy (a third of a cold start): both
-        matrices' (term, row) keys are already sorted, so a stable sort just merges two runs.
-        """
-        def keys(m: Postings) -> np.ndarray:
-            cols = np.repeat(np.arange(m.n_terms, dtype=np.int64), np.diff(m.indptr))
-            return cols * max(1, m.n_rows) + m.indices
-
-        merged = np.sort(np.concatenate((keys(self), keys(other))), kind="stable")
-        if len(merged):
-            merged = merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
-        n_rows = max(1, self.n_rows)
-        cols = merged // n_rows
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(cols, minlength=self.n_terms)))).astype(np.int64)
-        return Postings(np.ones(len(merged), dtype=np.float32), (merged % n_rows).astype(np.int32), indptr,
-                        self.n_rows)
 
     def arrays(self, key: str) -> dict[str, np.ndarray]:
         return {f"{key}.data": self.data, f"{key}.indices": self.indices, f"{key}.indptr": self.indptr,

@@ -100,6 +100,27 @@ def test_column_scoring_equals_the_row_wise_product(built):
             assert np.array_equal(got, csr @ dense)
 
 
+@pytest.mark.parametrize("n_rows", [6000, 50])  # kept sparse, and dense (few rows)
+def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
+    """Sparse and nearly dense columns, all rows or a few: the same float32 sums."""
+    rng = np.random.default_rng(1)
+    n_terms = 40
+    density = rng.choice([0.0005, 0.01, 0.3, 0.9], size=n_terms)
+    dense = (rng.random((n_rows, n_terms)) < density) * rng.random((n_rows, n_terms))
+    csr = sp.csr_matrix(dense.astype(np.float32))
+    matrix = Postings.from_csr(csr)
+    for _ in range(50):
+        cols = np.sort(rng.choice(n_terms, size=rng.integers(1, 15), replace=False))
+        weights = rng.random(len(cols)).astype(np.float32)
+        vector = np.zeros(n_terms, dtype=np.float32)
+        vector[cols] = weights
+        got = matrix.dot(cols, weights)
+        assert np.array_equal(got, csr @ vector)
+        rows = rng.choice(n_rows, size=7, replace=False)
+        assert np.array_equal(matrix.dot_rows(rows, cols, weights), got[rows])
+    assert (matrix._dense is not None) == (n_rows <= 512)
+
+
 def test_presence_is_the_union_of_text_and_headings(built):
     def csc(m: Postings):
         return sp.csc_matrix((m.data, m.indices, m.indptr), shape=(m.n_rows, m.n_terms))
