@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -55,8 +55,9 @@ class SpellingCorrector:
         self.known = sorted(self.counts)
         self.min_length = min_length
         self._ngrams: tuple[Any, Any] | None = None  # (fitted vectoriser, matrix of the known words)
-        # (first letter, length) -> those known words and their letter counts
-        self._by_start: dict[tuple[str, int], tuple[list[str], np.ndarray]] | None = None
+        # (first letter, length) -> those known words, and their letter counts
+        self._by_start: dict[tuple[str, int], list[str]] | None = None
+        self._letter_counts: dict[tuple[str, int], np.ndarray] = {}
         self._letters: str | None = None  # the letters the known words are made of
         self._lock = threading.Lock()
         self._cache: dict[str, str | None] = {}
@@ -73,7 +74,8 @@ class SpellingCorrector:
                 self._cache.clear()
             # Most unknown words (names, off-topic words) have no known word near them at all:
             # then there is nothing to rank, and no n-gram index or NLTK to load for it.
-            self._cache[word] = self._closest(word) if self._has_near(word) else None
+            near = self._near(word)
+            self._cache[word] = self._closest(word, near) if near else None
         return self._cache[word]
 
     @staticmethod
@@ -81,31 +83,37 @@ class SpellingCorrector:
         """The largest edit distance accepted for a word of this length."""
         return 1 if len(word) <= 8 else 2
 
-    def _has_near(self, word: str) -> bool:
-        """False when no known word can pass ``_closest``'s tests (same first letter, length and
-        edit distance within the limit); True when one may (``_closest`` decides)."""
+    def _near(self, word: str) -> set[str]:
+        """The known words that may pass ``_closest``'s tests (same first letter and edit distance
+        within the limit): exactly those for a short word, a few more for a long one."""
         limit = self._limit(word)
         with self._lock:
             if self._letters is None:
                 self._letters = "".join(sorted(set("".join(self.known))))
         if limit == 1:  # the few hundred words one edit away, first letter kept: looked up
-            return any(variant in self.counts for variant in _one_edit(word, self._letters))
-        with self._lock:
-            if self._by_start is None:
-                groups: dict[tuple[str, int], list[str]] = {}
-                for known in self.known:
-                    groups.setdefault((known[0], len(known)), []).append(known)
-                self._by_start = {key: (found, _letter_counts(found)) for key, found in groups.items()}
+            return {variant for variant in _one_edit(word, self._letters) if variant in self.counts}
+        near = set()
         mine = _letter_counts([word])[0]
         for length in range(len(word) - limit, len(word) + limit + 1):
-            found, counts = self._by_start.get((word[0], length), ((), None))
-            if counts is None:
-                continue
+            found, counts = self._same_start(word[0], length)
             # An edit changes the letter counts by two at most: a cheap first cut over thousands.
             close = np.flatnonzero(np.abs(counts - mine).sum(axis=1) <= 2 * limit)
-            if any(_may_be_within(word, found[i], limit) for i in close.tolist()):
-                return True
-        return False
+            near.update(found[i] for i in close.tolist() if _may_be_within(word, found[i], limit))
+        return near
+
+    def _same_start(self, letter: str, length: int) -> tuple[list[str], np.ndarray]:
+        """The known words of this first letter and length, and their letter counts (made when
+        first needed, group by group)."""
+        with self._lock:
+            if self._by_start is None:
+                self._by_start = {}
+                for known in self.known:
+                    self._by_start.setdefault((known[0], len(known)), []).append(known)
+            found = self._by_start.get((letter, length), [])
+            counts = self._letter_counts.get((letter, length))
+            if counts is None:
+                counts = self._letter_counts[(letter, length)] = _letter_counts(found)
+            return found, counts
 
     def _ngram_index(self) -> tuple[Any, Any]:
         with self._lock:
@@ -116,13 +124,18 @@ class SpellingCorrector:
                 self._ngrams = (vectorizer, vectorizer.fit_transform(self.known).tocsr())
             return self._ngrams
 
-    def _closest(self, word: str) -> str | None:
+    def _closest(self, word: str, near: Container[str] | None = None) -> str | None:
+        """The best candidate within the edit distance limit; only words in ``near`` (when given)
+        can be within it, the others are not measured."""
+        import sklearn
         from nltk.metrics.distance import edit_distance
 
         vectorizer, matrix = self._ngram_index()
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):  # a quarter of it
+            vector = vectorizer.transform([word])
         # Times the dense vector: the same sums as times the sparse one (each row's products in
         # its own order, the zeros adding nothing) at a third of the cost.
-        sims = matrix @ vectorizer.transform([word]).toarray().ravel()
+        sims = matrix @ vector.toarray().ravel()
         limit = self._limit(word)
         best: tuple[int, int, float] | None = None
         choice = None
@@ -135,6 +148,8 @@ class SpellingCorrector:
             candidate = self.known[idx]
             # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
             if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
+                continue
+            if near is not None and candidate not in near:  # surely over the limit
                 continue
             dist = edit_distance(word, candidate, transpositions=True)
             key = (dist, -self.counts[candidate], -float(sims[idx]))
