@@ -35,7 +35,15 @@ class Postings:
     indices: np.ndarray  # int32 row of each weight
     indptr: np.ndarray  # int64, one more than there are terms
     n_rows: int
-    _dense: np.ndarray | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
+    _dense: np.ndarray | None = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # For a matrix of few rows (the bundled articles' passages), every term's weights over all
+        # rows as well: there, a call per term cost more than the arithmetic (see ``dot``).
+        self._dense = None
+        if self.n_rows <= DENSE_MAX_ROWS and self.n_rows * self.n_terms <= DENSE_MAX_CELLS:
+            self._dense = np.zeros((self.n_terms, self.n_rows), dtype=np.float32)
+            self._dense[np.repeat(np.arange(self.n_terms), np.diff(self.indptr)), self.indices] = self.data
 
     @classmethod
     def from_csr(cls, matrix) -> Postings:
@@ -63,40 +71,38 @@ class Postings:
         twice as much again as the additions, and more than the calls saved even for short columns.
         """
         weights = weights.astype(np.float32, copy=False)
-        dense = self._dense_columns()
+        dense = self._dense
         if dense is not None:
             if not len(cols):
                 return np.zeros(self.n_rows, dtype=np.float32)
             # A running sum down the terms' rows: the same additions in the same order (a term
             # a row lacks adds an exact zero), in three calls however many terms.
-            return np.add.accumulate(dense[cols] * weights[:, None], axis=0)[-1]
+            return np.add.accumulate(np.take(dense, cols, axis=0) * weights[:, None], axis=0)[-1]
         out = np.zeros(self.n_rows, dtype=np.float32)
         indptr, indices, data = self.indptr, self.indices, self.data
         for start, stop, w in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(), weights, strict=True):
             np.add.at(out, indices[start:stop], data[start:stop] * w)
         return out
 
-    def _dense_columns(self) -> np.ndarray | None:
-        """For a matrix of few rows (the bundled articles' passages), every term's weights over all
-        rows, made on first use: there, a call per term cost more than the arithmetic."""
-        if self.n_rows > DENSE_MAX_ROWS or self.n_rows * self.n_terms > DENSE_MAX_CELLS:
-            return None
-        if self._dense is None:
-            dense = np.zeros((self.n_terms, self.n_rows), dtype=np.float32)
-            dense[np.repeat(np.arange(self.n_terms), np.diff(self.indptr)), self.indices] = self.data
-            self._dense = dense
-        return self._dense
-
-    def rows(self, cols: np.ndarray) -> np.ndarray:
-        """The rows holding any of the terms ``cols``, column by column (repeats included)."""
+    def dot_max(self, cols: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """The largest of ``dot``'s row sums within each group of rows (``groups``: the group of
+        each row), 0 for a group without any of the terms (sums are never negative)."""
+        sums = self.dot(cols, weights)
+        best = np.zeros(n_groups, dtype=np.float32)
+        if self.n_rows <= 8192:  # all rows at once: fewer calls than finding the few touched
+            np.maximum.at(best, groups, sums)
+            return best
         indptr, indices = self.indptr, self.indices
         parts = [indices[start:stop] for start, stop in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(),
                                                             strict=True)]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        if parts:  # the rows holding a term, repeats included; np.take: half the time of fancy indexing
+            touched = np.concatenate(parts)
+            np.maximum.at(best, np.take(groups, touched), np.take(sums, touched))
+        return best
 
     def dot_rows(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``dot`` for a few ``rows`` only: the same float32 sums, term by term in ascending order."""
-        if int((self.indptr[cols + 1] - self.indptr[cols]).sum()) < 20_000:  # cheaper all at once
+        if self._dense is not None or int((self.indptr[cols + 1] - self.indptr[cols]).sum()) < 20_000:  # cheaper
             return self.dot(cols, weights)[rows]
         out = np.zeros(len(rows), dtype=np.float32)
         weights = weights.astype(np.float32, copy=False)

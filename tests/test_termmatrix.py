@@ -100,7 +100,7 @@ def test_column_scoring_equals_the_row_wise_product(built):
             assert np.array_equal(got, csr @ dense)
 
 
-@pytest.mark.parametrize("n_rows", [6000, 50])  # kept sparse, and dense (few rows)
+@pytest.mark.parametrize("n_rows", [10_000, 6000, 50])  # sparse, sparse, dense (few rows)
 def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
     """Sparse and nearly dense columns, all rows or a few: the same float32 sums."""
     rng = np.random.default_rng(1)
@@ -118,6 +118,11 @@ def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
         assert np.array_equal(got, csr @ vector)
         rows = rng.choice(n_rows, size=7, replace=False)
         assert np.array_equal(matrix.dot_rows(rows, cols, weights), got[rows])
+        groups = np.sort(rng.integers(0, n_rows // 3, n_rows))
+        best = np.zeros(n_rows // 3, dtype=np.float32)
+        for row, group in enumerate(groups.tolist()):
+            best[group] = max(best[group], got[row])
+        assert np.array_equal(matrix.dot_max(cols, weights, groups, n_rows // 3), best)
     assert (matrix._dense is not None) == (n_rows <= 512)
 
 
