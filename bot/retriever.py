@@ -97,6 +97,10 @@ _PREAMBLE = re.compile(
 
 def is_preamble(text: str, split: Splitter = sentences) -> bool:
     """True for a passage that mostly announces what comes ("In this article, we will ...")."""
+    # Sentences and lines are parts of the text, cut at spaces or punctuation: no announcement in
+    # the whole text, none in a part (most passages; splitting them into sentences cost more).
+    if not _PREAMBLE.search(text):
+        return False
     # Headings and table rows don't end like sentences; only prose can announce.
     units = [s for line in text.split("\n") for s in split(line) if s.rstrip().endswith((".", "!", "?", ":"))]
     return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)
@@ -295,16 +299,24 @@ class TfidfRetriever:
             context_canonical, context_words = analyzer.analyse_words(context, normalized=True)
             document_canonical = analyzer.vocabulary.canonicalize(document)
             document_words = _joined(document_canonical, [(text_canonical, body), (context_canonical, context_words)])
-            if document_words is None:
-                document_words = content_terms(document_canonical)
-            document_terms = analyzer.with_pairs(document_words)
-            if indexed is not None:
-                indexed[0].update(document_terms)
-                indexed[1].update(t for t in with_bigrams(document_terms) if " " in t)
-            counts.add("documents", document_terms)
-            counts.add("body", analyzer.with_pairs(body))
-            context_terms = analyzer.with_pairs(context_words)
-            counts.add("context", context_terms)
+            body_counts = Counter(analyzer.with_pairs(body))
+            context_counts = Counter(analyzer.with_pairs(context_words))
+            counts.add("body", body_counts)
+            counts.add("context", context_counts)
+            if document_words is not None and indexed is None:
+                # The document counts only for document frequencies: its terms are the text's and
+                # the headings', plus the pair across them (counting them again was a tenth of it).
+                document_counts = dict.fromkeys(body_counts, 1) | dict.fromkeys(context_counts, 1)
+                if analyzer.bigrams and body and context_words:
+                    document_counts[f"{body[-1]} {context_words[0]}"] = 1
+                counts.add("documents", document_counts)
+            else:
+                document_terms = analyzer.with_pairs(document_words if document_words is not None
+                                                     else content_terms(document_canonical))
+                if indexed is not None:
+                    indexed[0].update(document_terms)
+                    indexed[1].update(t for t in with_bigrams(document_terms) if " " in t)
+                counts.add("documents", document_terms)
             units = _units(pieces, analyzer)
             for _, _, terms in units:
                 counts.add("sentences", terms)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,15 +152,13 @@ class TermCounts:
         self._counts = {f: array("i") for f in fields}
         self._indptr = {f: array("q", [0]) for f in fields}
 
-    def add(self, field: str, terms: Iterable[str]) -> None:
-        """One row of ``field``."""
-        counts = Counter(terms)
+    def add(self, field: str, terms: Iterable[str] | Mapping[str, int]) -> None:
+        """One row of ``field``: its terms, or how often each occurs."""
+        counts = terms if isinstance(terms, Mapping) else Counter(terms)
         ids = self.ids
         row = list(map(ids.get, counts))  # most terms are known after the first few rows
-        if None in row:
-            for k, term in enumerate(counts):
-                if row[k] is None:
-                    row[k] = ids[term] = len(ids)
+        if None in row:  # new terms numbered in order (a word pair is new more often than not)
+            row = [ids.setdefault(term, len(ids)) for term in counts]
         self._indices[field].extend(row)
         self._counts[field].extend(counts.values())
         self._indptr[field].append(len(self._indices[field]))

@@ -232,11 +232,17 @@ def _sentence_splitter() -> Any:
     return Splitter(params)
 
 
+# Punkt breaks only after one of its sentence-ending characters with more text after it.
+_BREAK_CANDIDATE = re.compile(r"[.?!].", re.DOTALL)
+
+
 def sentences(text: str) -> list[str]:
     """Split one line of prose into sentences (Punkt, with a fixed abbreviation list)."""
     text = text.strip()
     if not text:
         return []
+    if not _BREAK_CANDIDATE.search(text):  # headings, list items, one sentence: nothing to ask Punkt
+        return [text]
     return [s for s in _sentence_splitter().tokenize(text) if s.strip()]
 
 

@@ -122,6 +122,21 @@ def test_sentences_respect_abbreviations():
     assert sentences(text) == ["The VP vs. the COO differ, e.g. in scope.", "Mr. Smith agrees!", "Is it true?", "Yes."]
 
 
+def test_one_sentence_texts_are_what_punkt_makes_of_them():
+    """Texts without a '.', '?' or '!' before their end skip Punkt: it would not split them."""
+    import random
+
+    from bot.textproc import _sentence_splitter
+
+    rng = random.Random(2)
+    pieces = [*"abc XY.?!:;,\"')(-\n\t", "Mr.", "e.g.", "  ", "...", "U.S.", "1.5", "’", "”", "Dr. No", "ok"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        stripped = text.strip()
+        expected = [s for s in _sentence_splitter().tokenize(stripped) if s.strip()] if stripped else []
+        assert sentences(text) == expected, text
+
+
 def test_sentences_of_blank_text():
     assert sentences("") == [] and sentences("   \n ") == []
 
