@@ -252,6 +252,7 @@ class Analyzer:
         self.indexed_pairs: set[str] | _TermsView = set()  # adjacent stem pairs used by the passages
         self._vocabulary_words = vocabulary.alias_words()
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
+        self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -313,6 +314,7 @@ class Analyzer:
         for word in self.vocabulary.alias_words() | STOP_WORDS:
             counts[word] += 1
         self.speller = SpellingCorrector(counts)
+        self._free.clear()  # the indexed terms change
         if indexed is not None:
             self.indexed_terms = set(indexed[0]).union(*(m[0] for m in more))
             self.indexed_pairs = set(indexed[1]).union(*(m[1] for m in more))
@@ -323,6 +325,7 @@ class Analyzer:
         With word pairs on, the vocabulary's terms are exactly the indexed terms and pairs (both
         come from the same documents); at 100,000 passages the copies would be millions of strings.
         """
+        self._free.clear()
         if self.bigrams:
             self.indexed_terms = _TermsView(vocabulary, pairs=False)
             self.indexed_pairs = _TermsView(vocabulary, pairs=True)
@@ -338,6 +341,7 @@ class Analyzer:
 
     def load_state(self, state: dict, vocabulary: Mapping[str, int] | None = None) -> None:
         self.speller = SpellingCorrector({str(w): int(c) for w, c in dict(state["known_words"]).items()})
+        self._free.clear()
         if "indexed_terms" in state or vocabulary is None or not self.bigrams:
             self.indexed_terms = {str(t) for t in state["indexed_terms"]}
             self.indexed_pairs = {str(t) for t in state["indexed_pairs"]}
@@ -380,13 +384,24 @@ class Analyzer:
                                                 for c in self.vocabulary.terms for w in words(normalize(c))
                                                 if stemmed(w)))
         unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
-        taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)} | self._meaning_stems
+        taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)}
         for word in unseen:
-            possible = possible_stems(word)
-            if not (taken.isdisjoint(possible) and self.indexed_terms.isdisjoint(possible)):
+            possible = self._free_stems(word)
+            if possible is None or not taken.isdisjoint(possible):
                 return []
             taken |= possible
         return unseen
+
+    def _free_stems(self, word: str) -> frozenset[str] | None:
+        """``possible_stems(word)`` when none is an indexed term or a meaning's stem, else None
+        (remembered per word: the same unknown words come up again and again)."""
+        if word not in self._free:
+            if len(self._free) > 10_000:
+                self._free.clear()
+            possible = frozenset(possible_stems(word))
+            clear = possible.isdisjoint(self._meaning_stems or ()) and self.indexed_terms.isdisjoint(possible)
+            self._free[word] = possible if clear else None
+        return self._free[word]
 
     def _query(self, question: str) -> Query:
         text = normalize(question)

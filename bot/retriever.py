@@ -348,6 +348,10 @@ class TfidfRetriever:
         self._headed = (self.role_heading_.sum(axis=1, keepdims=True) > 0)
         self._heading_roles = self.role_heading_ > 0
         self._support = self._support_table()
+        # The passage of each entry of the units' matrix: what finding a passage's best unit looks
+        # up most (computed here: storing it would make a large index a seventh bigger).
+        self._unit_owners = self.sentences_.entry_groups(self.sentence_owner_) if self.sentences_.n_rows > 8192 \
+            else None
         self._support_by_roles: dict[tuple[int, ...], np.ndarray] = {}
         # Which roles each passage's heading names, as one number (bit j: role j), so "names
         # exactly the roles asked" is one comparison per passage.
@@ -505,7 +509,8 @@ class TfidfRetriever:
         # heading naming one of two roles asked about is no better for it).
         said = ~self._is_role_term[cols]
         context = self.context_.dot(cols[said], weights[said])
-        best_sentence = self.sentences_.dot_max(cols[said], weights[said], self.sentence_owner_, n)
+        best_sentence = self.sentences_.dot_max(cols[said], weights[said], self.sentence_owner_, n,
+                                                self._unit_owners)
         coverage = self._coverage(query)
         w = self.weights
         ranking = (w.body * body + w.sentence * best_sentence + w.context * context)

@@ -84,21 +84,30 @@ class Postings:
             np.add.at(out, indices[start:stop], data[start:stop] * w)
         return out
 
-    def dot_max(self, cols: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    def dot_max(self, cols: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int,
+                entry_groups: np.ndarray | None = None) -> np.ndarray:
         """The largest of ``dot``'s row sums within each group of rows (``groups``: the group of
-        each row), 0 for a group without any of the terms (sums are never negative)."""
+        each row), 0 for a group without any of the terms (sums are never negative).
+
+        ``entry_groups`` (``entry_groups(groups)``, for a large matrix) saves looking up the group
+        of each entry of the terms' columns: a third of the time.
+        """
         sums = self.dot(cols, weights)
         best = np.zeros(n_groups, dtype=np.float32)
         if self.n_rows <= 8192:  # all rows at once: fewer calls than finding the few touched
             np.maximum.at(best, groups, sums)
             return best
         indptr, indices = self.indptr, self.indices
-        parts = [indices[start:stop] for start, stop in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(),
-                                                            strict=True)]
-        if parts:  # the rows holding a term, repeats included; np.take: half the time of fancy indexing
-            touched = np.concatenate(parts)
-            np.maximum.at(best, np.take(groups, touched), np.take(sums, touched))
+        for start, stop in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(), strict=True):
+            # np.take: half the time of fancy indexing for these tens of thousands of rows.
+            rows = indices[start:stop]
+            np.maximum.at(best, entry_groups[start:stop] if entry_groups is not None else np.take(groups, rows),
+                          np.take(sums, rows))
         return best
+
+    def entry_groups(self, groups: np.ndarray) -> np.ndarray:
+        """The group (``groups[row]``) of every stored entry's row, for ``dot_max``."""
+        return np.take(groups, self.indices)
 
     def dot_rows(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``dot`` for a few ``rows`` only: the same float32 sums, term by term in ascending order."""

@@ -123,6 +123,7 @@ def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
         for row, group in enumerate(groups.tolist()):
             best[group] = max(best[group], got[row])
         assert np.array_equal(matrix.dot_max(cols, weights, groups, n_rows // 3), best)
+        assert np.array_equal(matrix.dot_max(cols, weights, groups, n_rows // 3, matrix.entry_groups(groups)), best)
     assert (matrix._dense is not None) == (n_rows <= 512)
 
 
