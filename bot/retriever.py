@@ -191,9 +191,14 @@ def _read_text_column(arrays: dict[str, np.ndarray], name: str) -> list[str]:
     if blob.dtype != np.uint8 or blob.ndim != 1 or ends.dtype != np.int64 or ends.ndim != 1 or \
             (len(ends) and (ends[0] < 0 or ends[-1] != len(blob) or np.any(np.diff(ends) < 0))):
         raise ValueError(f"passage {name}s are inconsistent")
-    data = blob.tobytes()
-    starts = [0, *ends[:-1].tolist()]
-    return [data[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist(), strict=True)]
+    # Each text decoded from a view of the array: copying the bytes first (all, or each text's)
+    # took twice as long, and decoding them all at once longer still.
+    data = memoryview(blob)
+    bounds = ends.tolist()
+    try:
+        return [str(data[a:b], "utf-8") for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"passage {name}s are not UTF-8") from exc
 
 
 def _passages(columns: dict) -> list[Passage]:
