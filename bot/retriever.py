@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.analysis import Analyzer, Query, with_bigrams
 from bot.ingest import Passage
-from bot.termmatrix import Postings, TermCounts
+from bot.termmatrix import Postings, TermCounts, top_k
 from bot.textproc import content_terms, normalize, sentences, words
 from bot.vocabulary import ROLE_PREFIX
 
@@ -567,7 +567,7 @@ class TfidfRetriever:
         query = self.analyzer.query(question) if isinstance(question, str) else question
         ranking, coverage, support = self.score(query)
         k = min(k, len(ranking))
-        top = np.argpartition(-ranking, k - 1)[:k] if k < len(ranking) else np.arange(len(ranking))
+        top = top_k(ranking, k)
         order = top[np.lexsort((top, -ranking[top]))]
         content = np.zeros(len(ranking), dtype=np.float32)
         content[order] = self._coverage(query, with_roles=False, rows=order)  # needed for these only

@@ -22,6 +22,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
+def top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, in no order: the very ones
+    ``np.argpartition(-values, k - 1)[:k]`` gives.
+
+    In a large array they are looked for only among the values at least as large as the k-th
+    largest of every 64th one (so there are k at least): a few hundred instead of all, a fifth
+    of partitioning them all. When the k-th largest value ties with one left out, which of the
+    tied ones count is argpartition's choice, so it is asked instead.
+    """
+    if k >= len(values):
+        return np.arange(len(values))
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    sample = values[::64]
+    if len(values) >= 8192 and len(sample) > k:
+        threshold = np.partition(sample, len(sample) - k)[len(sample) - k]
+        candidates = np.flatnonzero(values >= threshold)
+        if len(candidates) >= k:
+            found = values[candidates]
+            chosen = np.argpartition(-found, k - 1)[:k]
+            kth = found[chosen].min()
+            if np.count_nonzero(found == kth) == np.count_nonzero(found[chosen] == kth):  # no tie left out
+                return candidates[chosen]
+    return np.argpartition(-values, k - 1)[:k]
+
+
 # Matrices up to this size are also kept dense (terms x rows; at most 16 MB), see ``Postings.dot``.
 DENSE_MAX_ROWS = 512
 DENSE_MAX_CELLS = 4_000_000

@@ -127,6 +127,22 @@ def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
     assert (matrix._dense is not None) == (n_rows <= 512)
 
 
+def test_top_k_are_the_ones_argpartition_picks():
+    from bot.termmatrix import top_k
+
+    rng = np.random.default_rng(4)
+    for trial in range(300):
+        n = int(rng.choice([10, 8191, 8192, 30_000]))
+        values = rng.random(n).astype(np.float32)
+        if trial % 3 == 0:  # mostly zeros, as for a question few passages match
+            values[rng.random(n) < 0.97] = 0
+        if trial % 3 == 1:  # many exact ties
+            values = np.round(values * 20).astype(np.float32) / 20
+        k = int(rng.integers(0, 12))
+        expected = np.argpartition(-values, k - 1)[:k] if 0 < k < n else np.arange(min(k, n))
+        assert sorted(top_k(values, k).tolist()) == sorted(expected.tolist())
+
+
 def test_presence_is_the_union_of_text_and_headings(built):
     def csc(m: Postings):
         return sp.csc_matrix((m.data, m.indices, m.indptr), shape=(m.n_rows, m.n_terms))
