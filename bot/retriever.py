@@ -357,7 +357,7 @@ class TfidfRetriever:
         # up most (computed here: storing it would make a large index a seventh bigger).
         self._unit_owners = self.sentences_.entry_groups(self.sentence_owner_) if self.sentences_.n_rows > 8192 \
             else None
-        self._support_by_roles: dict[tuple[int, ...], np.ndarray] = {}
+        self._by_roles: dict[tuple, np.ndarray] = {}  # see ``_per_roles``
         # Which roles each passage's heading names, as one number (bit j: role j), so "names
         # exactly the roles asked" is one comparison per passage.
         self._heading_code = (self._heading_roles.astype(np.int64) << np.arange(len(self.roles_), dtype=np.int64)
@@ -374,7 +374,7 @@ class TfidfRetriever:
 
         both = (csc(self.body_) + csc(self.context_)).tocsc()
         both.sort_indices()
-        return Postings(np.ones(both.nnz, dtype=np.float32), both.indices.astype(np.int32, copy=False),
+        return Postings(np.broadcast_to(np.float32(1.0), (both.nnz,)), both.indices.astype(np.int32, copy=False),
                         both.indptr.astype(np.int64, copy=False), self.body_.n_rows)
 
     # -- saving and loading (plain JSON + arrays; never pickle) ----------------------------
@@ -472,15 +472,19 @@ class TfidfRetriever:
         cols = tuple(self._role_column[r] for r in roles if r in self._role_column)
         if not cols:
             return np.ones(len(self.passages_), dtype=np.float32)
-        # Remembered per set of columns: questions name the same few roles over and over, and
-        # averaging the table's columns took a tenth of answering at 100,000 passages.
-        found = self._support_by_roles.get(cols)
+        return self._per_roles(cols, lambda: self._support[:, list(cols)].mean(axis=1).astype(np.float32))
+
+    def _per_roles(self, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, remembered by ``key``: questions name the same few roles over and over, and
+        working out what depends on them alone (the role support and the factors made of it) took a
+        tenth of answering at 100,000 passages."""
+        found = self._by_roles.get(key)
         if found is None:
-            if len(self._support_by_roles) >= 32:
-                self._support_by_roles.clear()
-            found = self._support[:, list(cols)].mean(axis=1).astype(np.float32)
+            if len(self._by_roles) >= 48:
+                self._by_roles.clear()
+            found = make()
             found.flags.writeable = False  # shared by every question naming these roles
-            self._support_by_roles[cols] = found
+            self._by_roles[key] = found
         return found
 
     def _support_table(self) -> np.ndarray:
@@ -519,11 +523,12 @@ class TfidfRetriever:
         coverage = self._coverage(query)
         w = self.weights
         ranking = (w.body * body + w.sentence * best_sentence + w.context * context)
-        ranking *= w.role_floor + (1 - w.role_floor) * support
+        roles = tuple(query.roles)
+        ranking *= self._per_roles(("support", roles, w), lambda: w.role_floor + (1 - w.role_floor) * support)
         ranking *= w.coverage_floor + (1 - w.coverage_floor) * coverage
         np.multiply(ranking, w.lead, out=ranking, where=self.lead_)  # a quarter of the time of ranking[lead_] *=
         if query.roles and w.focus:
-            ranking *= 1.0 + w.focus * self._focused(query.roles)
+            ranking *= self._per_roles(("focus", roles, w), lambda: 1.0 + w.focus * self._focused(query.roles))
 
         return ranking, coverage, support
 

@@ -107,8 +107,9 @@ class Postings:
             return np.add.accumulate(np.take(dense, cols, axis=0) * weights[:, None], axis=0)[-1]
         out = np.zeros(self.n_rows, dtype=np.float32)
         indptr, indices, data = self.indptr, self.indices, self.data
+        ones = data.strides == (0,) and len(data) > 0 and data[0] == 1  # a pattern (weights all 1): add w itself
         for start, stop, w in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(), weights, strict=True):
-            np.add.at(out, indices[start:stop], data[start:stop] * w)
+            np.add.at(out, indices[start:stop], w if ones else data[start:stop] * w)
         return out
 
     def dot_max(self, cols: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int,
