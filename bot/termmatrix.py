@@ -52,6 +52,9 @@ def top_k(values: np.ndarray, k: int) -> np.ndarray:
 # Matrices up to this size are also kept dense (terms x rows; at most 16 MB), see ``Postings.dot``.
 DENSE_MAX_ROWS = 512
 DENSE_MAX_CELLS = 4_000_000
+# In larger ones, so are the columns of terms in at least this share of the rows, up to this much.
+COMMON_SHARE = 0.25
+COMMON_MAX_BYTES = 48_000_000
 
 
 @dataclass
@@ -63,14 +66,29 @@ class Postings:
     indptr: np.ndarray  # int64, one more than there are terms
     n_rows: int
     _dense: np.ndarray | None = dataclasses.field(init=False, repr=False, compare=False)
+    _common: dict[int, np.ndarray] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # For a matrix of few rows (the bundled articles' passages), every term's weights over all
         # rows as well: there, a call per term cost more than the arithmetic (see ``dot``).
         self._dense = None
+        self._common = {}
         if self.n_rows <= DENSE_MAX_ROWS and self.n_rows * self.n_terms <= DENSE_MAX_CELLS:
             self._dense = np.zeros((self.n_terms, self.n_rows), dtype=np.float32)
             self._dense[np.repeat(np.arange(self.n_terms), np.diff(self.indptr)), self.indices] = self.data
+            return
+        # In a large one, the commonest terms' weights over all rows: adding a whole column beats
+        # adding entry by entry once a term is in a sixth of the rows, and questions ask about
+        # common terms (of a collection about operations roles, "operations" is in most passages).
+        counts = np.diff(self.indptr)
+        common = np.flatnonzero(counts >= self.n_rows * COMMON_SHARE)
+        common = common[np.argsort(-counts[common], kind="stable")][:COMMON_MAX_BYTES // (4 * max(1, self.n_rows))]
+        if len(common):
+            block = np.zeros((len(common), self.n_rows), dtype=np.float32)
+            for slot, j in enumerate(common.tolist()):
+                start, stop = self.indptr[j], self.indptr[j + 1]
+                block[slot, self.indices[start:stop]] = self.data[start:stop]
+                self._common[j] = block[slot]
 
     @classmethod
     def from_csr(cls, matrix) -> Postings:
@@ -106,10 +124,15 @@ class Postings:
             # a row lacks adds an exact zero), in three calls however many terms.
             return np.add.accumulate(np.take(dense, cols, axis=0) * weights[:, None], axis=0)[-1]
         out = np.zeros(self.n_rows, dtype=np.float32)
-        indptr, indices, data = self.indptr, self.indices, self.data
+        indptr, indices, data, common = self.indptr, self.indices, self.data, self._common
         ones = data.strides == (0,) and len(data) > 0 and data[0] == 1  # a pattern (weights all 1): add w itself
-        for start, stop, w in zip(indptr[cols].tolist(), indptr[cols + 1].tolist(), weights, strict=True):
-            np.add.at(out, indices[start:stop], w if ones else data[start:stop] * w)
+        for j, start, stop, w in zip(cols.tolist(), indptr[cols].tolist(), indptr[cols + 1].tolist(), weights,
+                                     strict=True):
+            column = common.get(j)
+            if column is not None:  # the same addition for every row holding the term, 0 for the others
+                out += column * w
+            else:
+                np.add.at(out, indices[start:stop], w if ones else data[start:stop] * w)
         return out
 
     def dot_max(self, cols: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int,
