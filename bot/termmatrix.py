@@ -122,7 +122,7 @@ class Postings:
                 return np.zeros(self.n_rows, dtype=np.float32)
             # A running sum down the terms' rows: the same additions in the same order (a term
             # a row lacks adds an exact zero), in three calls however many terms.
-            return np.add.accumulate(np.take(dense, cols, axis=0) * weights[:, None], axis=0)[-1]
+            return np.add.accumulate(dense.take(cols, axis=0) * weights[:, None], axis=0)[-1]
         out = np.zeros(self.n_rows, dtype=np.float32)
         indptr, indices, data, common = self.indptr, self.indices, self.data, self._common
         ones = data.strides == (0,) and len(data) > 0 and data[0] == 1  # a pattern (weights all 1): add w itself
@@ -236,8 +236,9 @@ class TermCounts:
             self._counts[field].extend(other._counts[field])
             self._indptr[field].extend((np.frombuffer(other._indptr[field], dtype=np.int64)[1:] + offset).tolist())
 
-    def _count_matrix(self, field: str, renumber: np.ndarray, n_terms: int) -> object:
-        """``field``'s counts as a float32 CSR matrix over the final vocabulary (other terms dropped)."""
+    def _count_matrix(self, field: str, renumber: np.ndarray, n_terms: int, sort: bool = True) -> object:
+        """``field``'s counts as a float32 CSR matrix over the final vocabulary (other terms dropped),
+        each row's terms in order unless ``sort`` is off (for document frequencies, order is moot)."""
         import scipy.sparse as sp
 
         cols = renumber[np.frombuffer(self._indices[field], dtype=np.int32)]
@@ -248,7 +249,8 @@ class TermCounts:
         indptr = kept_before[indptr]  # each row's start among the kept entries
         matrix = sp.csr_matrix((counts[keep].astype(np.float32), cols[keep].astype(np.int32), indptr),
                                shape=(len(indptr) - 1, n_terms))
-        matrix.sort_indices()
+        if sort:
+            matrix.sort_indices()
         return matrix
 
     def finish(self, sublinear_tf: bool = True) -> tuple[dict[str, int], np.ndarray, dict[str, object]]:
@@ -257,8 +259,9 @@ class TermCounts:
         from sklearn.feature_extraction.text import TfidfTransformer
 
         by_id = list(self.ids)
-        doc_ids = np.frombuffer(self._indices[self.documents], dtype=np.int32)
-        in_vocabulary = np.unique(doc_ids)
+        seen = np.zeros(len(by_id), dtype=bool)  # np.unique's answer without its sort (a tenth of finishing)
+        seen[np.frombuffer(self._indices[self.documents], dtype=np.int32)] = True
+        in_vocabulary = np.flatnonzero(seen)
         terms = [by_id[j] for j in in_vocabulary.tolist()]
         order = sorted(range(len(terms)), key=terms.__getitem__)
         vocabulary = {terms[k]: i for i, k in enumerate(order)}
@@ -267,7 +270,7 @@ class TermCounts:
         # Counting is ours (compact arrays, see the module's docstring); the weighting is
         # scikit-learn's, exactly what TfidfVectorizer applies after counting.
         transformer = TfidfTransformer(sublinear_tf=sublinear_tf)
-        transformer.fit(self._count_matrix(self.documents, renumber, len(vocabulary)))
+        transformer.fit(self._count_matrix(self.documents, renumber, len(vocabulary), sort=False))
         idf = transformer.idf_.astype(np.float32, copy=False)
         matrices: dict[str, object] = {}
         for field in [f for f in self._indices if f != self.documents]:  # documents only count for idf
