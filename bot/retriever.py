@@ -480,7 +480,7 @@ class TfidfRetriever:
         tenth of answering at 100,000 passages."""
         found = self._by_roles.get(key)
         if found is None:
-            if len(self._by_roles) >= 48:
+            if len(self._by_roles) >= max(64, 32_000_000 // (4 * len(self.passages_))):  # 32 MB at most
                 self._by_roles.clear()
             found = make()
             found.flags.writeable = False  # shared by every question naming these roles
