@@ -10,14 +10,23 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
-from bot.textproc import STOP_WORDS, content_terms, normalize, stem, words
+from bot.textproc import (
+    STOP_WORDS,
+    content_terms,
+    needs_stemmer,
+    normalize,
+    possible_stems,
+    stem,
+    words,
+    words_as_stems,
+)
 from bot.vocabulary import ROLE_PREFIX, Vocabulary
 
 _WORD = re.compile(r"[a-z]+")
@@ -46,6 +55,10 @@ class SpellingCorrector:
         self.known = sorted(self.counts)
         self.min_length = min_length
         self._ngrams: tuple[Any, Any] | None = None  # (fitted vectoriser, matrix of the known words)
+        # (first letter, length) -> those known words, and their letter counts
+        self._by_start: dict[tuple[str, int], list[str]] | None = None
+        self._letter_counts: dict[tuple[str, int], np.ndarray] = {}
+        self._letters: str | None = None  # the letters the known words are made of
         self._lock = threading.Lock()
         self._cache: dict[str, str | None] = {}
 
@@ -59,8 +72,48 @@ class SpellingCorrector:
         if word not in self._cache:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[word] = self._closest(word)
+            # Most unknown words (names, off-topic words) have no known word near them at all:
+            # then there is nothing to rank, and no n-gram index or NLTK to load for it.
+            near = self._near(word)
+            self._cache[word] = self._closest(word, near) if near else None
         return self._cache[word]
+
+    @staticmethod
+    def _limit(word: str) -> int:
+        """The largest edit distance accepted for a word of this length."""
+        return 1 if len(word) <= 8 else 2
+
+    def _near(self, word: str) -> set[str]:
+        """The known words that may pass ``_closest``'s tests (same first letter and edit distance
+        within the limit): exactly those for a short word, a few more for a long one."""
+        limit = self._limit(word)
+        with self._lock:
+            if self._letters is None:
+                self._letters = "".join(sorted(set("".join(self.known))))
+        if limit == 1:  # the few hundred words one edit away, first letter kept: looked up
+            return {variant for variant in _one_edit(word, self._letters) if variant in self.counts}
+        near = set()
+        mine = _letter_counts([word])[0]
+        for length in range(len(word) - limit, len(word) + limit + 1):
+            found, counts = self._same_start(word[0], length)
+            # An edit changes the letter counts by two at most: a cheap first cut over thousands.
+            close = np.flatnonzero(np.abs(counts - mine).sum(axis=1) <= 2 * limit)
+            near.update(found[i] for i in close.tolist() if _may_be_within(word, found[i], limit))
+        return near
+
+    def _same_start(self, letter: str, length: int) -> tuple[list[str], np.ndarray]:
+        """The known words of this first letter and length, and their letter counts (made when
+        first needed, group by group)."""
+        with self._lock:
+            if self._by_start is None:
+                self._by_start = {}
+                for known in self.known:
+                    self._by_start.setdefault((known[0], len(known)), []).append(known)
+            found = self._by_start.get((letter, length), [])
+            counts = self._letter_counts.get((letter, length))
+            if counts is None:
+                counts = self._letter_counts[(letter, length)] = _letter_counts(found)
+            return found, counts
 
     def _ngram_index(self) -> tuple[Any, Any]:
         with self._lock:
@@ -71,20 +124,32 @@ class SpellingCorrector:
                 self._ngrams = (vectorizer, vectorizer.fit_transform(self.known).tocsr())
             return self._ngrams
 
-    def _closest(self, word: str) -> str | None:
+    def _closest(self, word: str, near: Container[str] | None = None) -> str | None:
+        """The best candidate within the edit distance limit; only words in ``near`` (when given)
+        can be within it, the others are not measured."""
+        import sklearn
         from nltk.metrics.distance import edit_distance
 
         vectorizer, matrix = self._ngram_index()
-        sims = (matrix @ vectorizer.transform([word]).T).toarray().ravel()
-        limit = 1 if len(word) <= 8 else 2
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):  # a quarter of it
+            vector = vectorizer.transform([word])
+        # Times the dense vector: the same sums as times the sparse one (each row's products in
+        # its own order, the zeros adding nothing) at a third of the cost.
+        sims = matrix @ vector.toarray().ravel()
+        limit = self._limit(word)
         best: tuple[int, int, float] | None = None
         choice = None
         # The ten most similar words (ties: alphabetical); only a positive similarity counts.
         similar = np.flatnonzero(sims > 0)
+        if len(similar) > 10:  # sort only those as similar as the tenth (ties included): same order
+            values = sims[similar]
+            similar = similar[values >= np.partition(values, len(values) - 10)[len(values) - 10]]
         for idx in similar[np.argsort(-sims[similar], kind="stable")[:10]].tolist():
             candidate = self.known[idx]
             # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
             if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
+                continue
+            if near is not None and candidate not in near:  # surely over the limit
                 continue
             dist = edit_distance(word, candidate, transpositions=True)
             key = (dist, -self.counts[candidate], -float(sims[idx]))
@@ -114,6 +179,50 @@ def english_count(word: str) -> int:
     return int(_english[word])
 
 
+def _one_edit(word: str, letters: str) -> Iterator[str]:
+    """Every word made of ``letters`` one deletion, swap of neighbours, substitution or insertion
+    away from ``word`` that keeps its first letter."""
+    for i in range(1, len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail:
+            yield head + tail[1:]
+            if len(tail) > 1:
+                yield head + tail[1] + tail[0] + tail[2:]
+            for c in letters:
+                yield head + c + tail[1:]
+        for c in letters:
+            yield head + c + tail
+
+
+def _letter_counts(words: list[str]) -> np.ndarray:
+    """How often each of a-z (and, together, any other letter) occurs in each word."""
+    codes = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32).astype(np.int64) - ord("a")
+    codes[(codes < 0) | (codes > 25)] = 26
+    rows = np.repeat(np.arange(len(words)), [len(w) for w in words])
+    counts = np.zeros((len(words), 27), dtype=np.int16)
+    np.add.at(counts, (rows, codes), 1)
+    return counts
+
+
+def _may_be_within(a: str, b: str, limit: int) -> bool:
+    """False when the Damerau-Levenshtein distance of two words (insertions, deletions,
+    substitutions and transpositions, as NLTK's ``edit_distance(transpositions=True)`` counts) is
+    surely over ``limit``: every operation costs each word at most one letter of what the two have
+    in common, so within ``limit`` they share a subsequence of all but ``limit`` letters of each."""
+    return abs(len(a) - len(b)) <= limit and _common_subsequence(a, b) >= max(len(a), len(b)) - limit
+
+
+def _common_subsequence(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two words."""
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
 class _TermsView:
     """The single terms (or the word pairs) of a vocabulary, as a read-only set."""
 
@@ -130,13 +239,18 @@ class _TermsView:
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def isdisjoint(self, terms: Iterable[str]) -> bool:
+        return self._vocabulary.keys().isdisjoint(t for t in terms if (" " in t) == self._pairs)
+
 
 @dataclass
 class Query:
     """What faqbot understood from a question."""
 
     text: str  # normalised, corrected, role names rewritten
-    terms: list[str]  # stemmed terms incl. synonym expansions (what is vectorised)
+    # Stemmed terms incl. synonym expansions (what is vectorised); unknown words whose stem could
+    # match nothing stay as they are (``Analyzer._unstemmed_words``).
+    terms: list[str]
     roles: list[str]  # role terms asked about, in order of mention
     unknown_titles: list[str] = field(default_factory=list)  # job titles the knowledge doesn't cover
     unknown_words: list[str] = field(default_factory=list)  # content words no passage uses
@@ -161,6 +275,8 @@ class Analyzer:
         self.indexed_terms: set[str] | _TermsView = set()  # stems used by the passages
         self.indexed_pairs: set[str] | _TermsView = set()  # adjacent stem pairs used by the passages
         self._vocabulary_words = vocabulary.alias_words()
+        self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
+        self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -222,6 +338,7 @@ class Analyzer:
         for word in self.vocabulary.alias_words() | STOP_WORDS:
             counts[word] += 1
         self.speller = SpellingCorrector(counts)
+        self._free.clear()  # the indexed terms change
         if indexed is not None:
             self.indexed_terms = set(indexed[0]).union(*(m[0] for m in more))
             self.indexed_pairs = set(indexed[1]).union(*(m[1] for m in more))
@@ -232,6 +349,7 @@ class Analyzer:
         With word pairs on, the vocabulary's terms are exactly the indexed terms and pairs (both
         come from the same documents); at 100,000 passages the copies would be millions of strings.
         """
+        self._free.clear()
         if self.bigrams:
             self.indexed_terms = _TermsView(vocabulary, pairs=False)
             self.indexed_pairs = _TermsView(vocabulary, pairs=True)
@@ -247,6 +365,7 @@ class Analyzer:
 
     def load_state(self, state: dict, vocabulary: Mapping[str, int] | None = None) -> None:
         self.speller = SpellingCorrector({str(w): int(c) for w, c in dict(state["known_words"]).items()})
+        self._free.clear()
         if "indexed_terms" in state or vocabulary is None or not self.bigrams:
             self.indexed_terms = {str(t) for t in state["indexed_terms"]}
             self.indexed_pairs = {str(t) for t in state["indexed_pairs"]}
@@ -260,6 +379,55 @@ class Analyzer:
         return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
 
     def query(self, question: str) -> Query:
+        with words_as_stems(self._unstemmed_words(question)):
+            return self._query(question)
+
+    def _unstemmed_words(self, question: str) -> list[str]:
+        """The question's words that ``_query`` may leave unstemmed: none when one is a typo, else
+        those not stemmed before whose every possible stem is neither an indexed term nor a
+        possible stem of another word of the question or of a synonym's meaning.
+
+        Their stems, whatever they are, then match no indexed term (or pair) and equal no other
+        term of the question, which is all ``_query`` and the retriever ever compare stems
+        with; so the words themselves do as well, and answers are the same. This saves
+        importing NLTK (over a second of a cold start) for the unknown words of a question.
+        """
+        text = normalize(question)
+        found = words(text)
+        if not any(map(needs_stemmer, found)):
+            return []
+        if self.speller and any(self.speller.correct(w) for w in _WORD.findall(text)):
+            return []  # corrected: NLTK is loaded for the edit distance anyway
+        found += words(self.vocabulary.canonicalize(text))  # the words ``_query`` stems are among these
+
+        def stemmed(w: str) -> bool:  # stop words are never stemmed (title words may be): no clash
+            return w not in STOP_WORDS or w in self.vocabulary.titles
+
+        if self._meaning_stems is None:  # what every meaning's words stem (or may stem) to
+            self._meaning_stems = set().union(*(possible_stems(w) if needs_stemmer(w) else {stem(w)}
+                                                for c in self.vocabulary.terms for w in words(normalize(c))
+                                                if stemmed(w)))
+        unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
+        taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)}
+        for word in unseen:
+            possible = self._free_stems(word)
+            if possible is None or not taken.isdisjoint(possible):
+                return []
+            taken |= possible
+        return unseen
+
+    def _free_stems(self, word: str) -> frozenset[str] | None:
+        """``possible_stems(word)`` when none is an indexed term or a meaning's stem, else None
+        (remembered per word: the same unknown words come up again and again)."""
+        if word not in self._free:
+            if len(self._free) > 10_000:
+                self._free.clear()
+            possible = frozenset(possible_stems(word))
+            clear = possible.isdisjoint(self._meaning_stems or ()) and self.indexed_terms.isdisjoint(possible)
+            self._free[word] = possible if clear else None
+        return self._free[word]
+
+    def _query(self, question: str) -> Query:
         text = normalize(question)
         corrections: dict[str, str] = {}
 

@@ -19,10 +19,13 @@ import gc
 import hashlib
 import json
 import logging
+import mmap
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -208,27 +211,43 @@ class IndexStore:
         return manifest
 
     def read(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        manifest, arrays, check = self.read_checking()
+        check()
+        return manifest, arrays
+
+    def read_checking(self) -> tuple[dict[str, Any], dict[str, np.ndarray], Callable[[], None]]:
+        """``read``, with the arrays file's checksum still being worked out: the arrays may be
+        looked at (nothing in them can run code), but call the third item, which raises
+        ``IndexLoadError`` on a mismatch, before trusting them. Hashing a large index took a
+        seventh of loading it; meanwhile the passages and vocabulary can be read."""
         if not self.manifest_path.exists():
             raise IndexMissing("no index yet")
         with _lock(self.directory, shared=True):
             return self._read()
 
-    def _read(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def _read(self) -> tuple[dict[str, Any], dict[str, np.ndarray], Callable[[], None]]:
         manifest = self.read_manifest()
         name = manifest.get("arrays")
         if not isinstance(name, str) or "/" in name or not name.endswith(".npz"):
             raise IndexLoadError("manifest names no arrays file")
         try:
-            data = (self.directory / name).read_bytes()
+            fh = open(self.directory / name, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise IndexLoadError(f"missing arrays file {name}") from exc
-        if _sha256(data) != manifest.get("arrays_sha256"):
-            raise IndexLoadError(f"arrays file {name} does not match its checksum")
-        try:
-            arrays = _read_npz(data)
-        except (ValueError, OSError, KeyError, EOFError) as exc:
-            raise IndexLoadError(f"unreadable arrays file {name} ({exc})") from exc
-        return manifest, arrays
+        with fh:
+            data = _map(fh)
+            digest = _Checksum(data)
+
+            def check() -> None:
+                if digest.hexdigest() != manifest.get("arrays_sha256"):
+                    raise IndexLoadError(f"arrays file {name} does not match its checksum")
+
+            try:
+                arrays = _read_npz(data, fh)
+            except Exception as exc:  # whatever broke on it: a damaged file says so first
+                check()
+                raise IndexLoadError(f"unreadable arrays file {name} ({exc})") from exc
+        return manifest, arrays, check
 
     def write(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Write arrays under a fresh name, then swap the manifest in; old files go last."""
@@ -252,8 +271,6 @@ def _write_npz(directory: Path, arrays: dict[str, np.ndarray]) -> tuple[str, str
     """Write an ``.npz`` (a zip of ``.npy`` files, as ``np.savez`` writes; no object arrays) into
     ``directory`` as ``arrays-<sha256 prefix>.npz``, safely: (file name, SHA-256). Written to the
     file as it goes: at 100,000 passages a copy in memory would be a quarter of a gigabyte."""
-    import zipfile
-
     small = sum(a.nbytes for a in arrays.values()) < COMPRESS_BELOW_BYTES
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".arrays.", suffix=".tmp")
     try:
@@ -285,7 +302,6 @@ def _aligned_member(name: str, offset: int) -> Any:
     NumPy takes slow paths (scoring took half as long again). The padding is an extra field
     with an unused id, which zip readers skip."""
     import struct
-    import zipfile
 
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_STORED
@@ -295,18 +311,47 @@ def _aligned_member(name: str, offset: int) -> Any:
     return info
 
 
-def _read_npz(data: bytes) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` held in ``data``, never unpickling anything.
+def _map(fh: Any) -> bytes | mmap.mmap:
+    """An open file's bytes: mapped into memory where files are POSIX (pages are read as the
+    arrays are used, none copied; a rebuild can still replace and remove the file), else read."""
+    if os.name == "posix" and os.fstat(fh.fileno()).st_size:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    return fh.read()  # Windows can't remove a mapped file (as a rebuild does); an empty one can't be mapped
+
+
+class _Checksum:
+    """SHA-256 of a buffer, worked out in a thread when it is large (hashlib lets go of the GIL)."""
+
+    def __init__(self, data: bytes | mmap.mmap) -> None:
+        self._digest: str | None = None
+        self._thread: threading.Thread | None = None
+        if len(data) < 1_000_000:
+            self._run(data)
+        else:
+            self._thread = threading.Thread(target=self._run, args=(data,), name="faqbot-checksum", daemon=True)
+            self._thread.start()
+
+    def _run(self, data: bytes | mmap.mmap) -> None:
+        self._digest = hashlib.sha256(data).hexdigest()
+
+    def hexdigest(self) -> str | None:
+        if self._thread is not None:
+            self._thread.join()
+        return self._digest
+
+
+def _read_npz(data: bytes | mmap.mmap, fh: Any = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` held in ``data``, never unpickling anything; ``fh``: the open
+    file ``data`` was read or mapped from, to read its directory and compressed members through.
 
     Stored (uncompressed) members become read-only views of ``data`` instead of copies: for a
     100,000-passage index that saves a third of a gigabyte and most of a second.
     """
     import io
     import struct
-    import zipfile
 
     arrays: dict[str, np.ndarray] = {}
-    buffer = io.BytesIO(data)
+    buffer = fh if fh is not None else io.BytesIO(data)  # the file ``data`` holds, if open
     with zipfile.ZipFile(buffer) as zf:
         for info in zf.infolist():
             key = info.filename.removesuffix(".npy")
@@ -434,7 +479,7 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
     if reason is None:
         try:
             with _collector_paused():
-                manifest, arrays = store.read()
+                manifest, arrays, check = store.read_checking()
             if manifest.get("versions") != library_versions():
                 reason, level = f"it was built with other library versions ({manifest.get('versions')})", \
                     logging.WARNING
@@ -444,7 +489,12 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
                 remember_stems(manifest.get("stems", {}))
                 retriever = _retriever_for(knowledge, settings)
                 with _collector_paused():
-                    retriever.load_state(manifest["retriever"], arrays)
+                    try:
+                        retriever.load_state(manifest["retriever"], arrays)
+                    except Exception:
+                        check()  # a damaged arrays file says so, rather than what broke on it
+                        raise
+                check()
                 return LoadedIndex(retriever, dict(manifest["calibration"]),
                                    float(manifest.get("built_at", 0.0)), rebuilt=False)
         except IndexMissing as exc:

@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.analysis import Analyzer, Query, with_bigrams
 from bot.ingest import Passage
-from bot.termmatrix import Postings, TermCounts
+from bot.termmatrix import Postings, TermCounts, top_k
 from bot.textproc import content_terms, normalize, sentences, words
 from bot.vocabulary import ROLE_PREFIX
 
@@ -98,6 +98,10 @@ _PREAMBLE = re.compile(
 
 def is_preamble(text: str, split: Splitter = sentences) -> bool:
     """True for a passage that mostly announces what comes ("In this article, we will ...")."""
+    # Sentences and lines are parts of the text, cut at spaces or punctuation: no announcement in
+    # the whole text, none in a part (most passages; splitting them into sentences cost more).
+    if not _PREAMBLE.search(text):
+        return False
     # Headings and table rows don't end like sentences; only prose can announce.
     units = [s for line in text.split("\n") for s in split(line) if s.rstrip().endswith((".", "!", "?", ":"))]
     return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)
@@ -188,9 +192,14 @@ def _read_text_column(arrays: dict[str, np.ndarray], name: str) -> list[str]:
     if blob.dtype != np.uint8 or blob.ndim != 1 or ends.dtype != np.int64 or ends.ndim != 1 or \
             (len(ends) and (ends[0] < 0 or ends[-1] != len(blob) or np.any(np.diff(ends) < 0))):
         raise ValueError(f"passage {name}s are inconsistent")
-    data = blob.tobytes()
-    starts = [0, *ends[:-1].tolist()]
-    return [data[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist(), strict=True)]
+    # Each text decoded from a view of the array: copying the bytes first (all, or each text's)
+    # took twice as long, and decoding them all at once longer still.
+    data = memoryview(blob)
+    bounds = ends.tolist()
+    try:
+        return [str(data[a:b], "utf-8") for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"passage {name}s are not UTF-8") from exc
 
 
 def _passages(columns: dict) -> list[Passage]:
@@ -296,16 +305,24 @@ class TfidfRetriever:
             context_canonical, context_words = analyzer.analyse_words(context, normalized=True)
             document_canonical = analyzer.vocabulary.canonicalize(document)
             document_words = _joined(document_canonical, [(text_canonical, body), (context_canonical, context_words)])
-            if document_words is None:
-                document_words = content_terms(document_canonical)
-            document_terms = analyzer.with_pairs(document_words)
-            if indexed is not None:
-                indexed[0].update(document_terms)
-                indexed[1].update(t for t in with_bigrams(document_terms) if " " in t)
-            counts.add("documents", document_terms)
-            counts.add("body", analyzer.with_pairs(body))
-            context_terms = analyzer.with_pairs(context_words)
-            counts.add("context", context_terms)
+            body_counts = Counter(analyzer.with_pairs(body))
+            context_counts = Counter(analyzer.with_pairs(context_words))
+            counts.add("body", body_counts)
+            counts.add("context", context_counts)
+            if document_words is not None and indexed is None:
+                # The document counts only for document frequencies: its terms are the text's and
+                # the headings', plus the pair across them (counting them again was a tenth of it).
+                document_counts = dict.fromkeys(body_counts, 1) | dict.fromkeys(context_counts, 1)
+                if analyzer.bigrams and body and context_words:
+                    document_counts[f"{body[-1]} {context_words[0]}"] = 1
+                counts.add("documents", document_counts)
+            else:
+                document_terms = analyzer.with_pairs(document_words if document_words is not None
+                                                     else content_terms(document_canonical))
+                if indexed is not None:
+                    indexed[0].update(document_terms)
+                    indexed[1].update(t for t in with_bigrams(document_terms) if " " in t)
+                counts.add("documents", document_terms)
             units = _units(pieces, analyzer)
             for _, _, terms in units:
                 counts.add("sentences", terms)
@@ -337,6 +354,11 @@ class TfidfRetriever:
         self._headed = (self.role_heading_.sum(axis=1, keepdims=True) > 0)
         self._heading_roles = self.role_heading_ > 0
         self._support = self._support_table()
+        # The passage of each entry of the units' matrix: what finding a passage's best unit looks
+        # up most (computed here: storing it would make a large index a seventh bigger).
+        self._unit_owners = self.sentences_.entry_groups(self.sentence_owner_) if self.sentences_.n_rows > 8192 \
+            else None
+        self._by_roles: dict[tuple, np.ndarray] = {}  # see ``_per_roles``
         # Which roles each passage's heading names, as one number (bit j: role j), so "names
         # exactly the roles asked" is one comparison per passage.
         self._heading_code = self._role_codes(self._heading_roles)
@@ -354,7 +376,7 @@ class TfidfRetriever:
 
         both = (csc(self.body_) + csc(self.context_)).tocsc()
         both.sort_indices()
-        return Postings(np.ones(both.nnz, dtype=np.float32), both.indices.astype(np.int32, copy=False),
+        return Postings(np.broadcast_to(np.float32(1.0), (both.nnz,)), both.indices.astype(np.int32, copy=False),
                         both.indptr.astype(np.int64, copy=False), self.body_.n_rows)
 
     # -- saving and loading (plain JSON + arrays; never pickle) ----------------------------
@@ -445,14 +467,27 @@ class TfidfRetriever:
         if self.sublinear_tf:
             tf = 1.0 + np.log(tf)
         weights = tf * self._idf[cols]
-        return cols, weights / np.linalg.norm(weights)
+        return cols, weights / np.sqrt(weights.dot(weights))  # what np.linalg.norm computes, minus its checks
 
     def role_support(self, roles: list[str]) -> np.ndarray:
         """Per passage, how much it is about the asked roles (0..1)."""
-        cols = [self._role_column[r] for r in roles if r in self._role_column]
+        cols = tuple(self._role_column[r] for r in roles if r in self._role_column)
         if not cols:
             return np.ones(len(self.passages_), dtype=np.float32)
-        return self._support[:, cols].mean(axis=1).astype(np.float32)
+        return self._per_roles(cols, lambda: self._support[:, list(cols)].mean(axis=1).astype(np.float32))
+
+    def _per_roles(self, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, remembered by ``key``: questions name the same few roles over and over, and
+        working out what depends on them alone (the role support and the factors made of it) took a
+        tenth of answering at 100,000 passages."""
+        found = self._by_roles.get(key)
+        if found is None:
+            if len(self._by_roles) >= max(64, 32_000_000 // (4 * len(self.passages_))):  # 32 MB at most
+                self._by_roles.clear()
+            found = make()
+            found.flags.writeable = False  # shared by every question naming these roles
+            self._by_roles[key] = found
+        return found
 
     def _support_table(self) -> np.ndarray:
         """Per passage and role, how much the passage is about the role: what ``role_support``
@@ -479,26 +514,27 @@ class TfidfRetriever:
         # order: the same float32 sums as multiplying every passage row by the dense vector.
         order = np.argsort(cols)
         cols, weights = cols[order], weights[order]
-        body, _ = self.body_.dot(cols, weights)
+        body = self.body_.dot(cols, weights)
         # Headings and sentences are matched on what is said; who it is about is the role
         # support's job (a bullet under "Responsibilities of a COO" rarely repeats "COO", and a
         # heading naming one of two roles asked about is no better for it).
         said = ~self._is_role_term[cols]
-        context, _ = self.context_.dot(cols[said], weights[said])
-        per_sentence, touched = self.sentences_.dot(cols[said], weights[said])
-        best_sentence = np.zeros(n, dtype=np.float32)
-        np.maximum.at(best_sentence, self.sentence_owner_[touched], per_sentence[touched])
+        context = self.context_.dot(cols[said], weights[said])
+        best_sentence = self.sentences_.dot_max(cols[said], weights[said], self.sentence_owner_, n,
+                                                self._unit_owners)
         coverage = self._coverage(query)
         w = self.weights
         ranking = (w.body * body + w.sentence * best_sentence + w.context * context)
-        ranking *= w.role_floor + (1 - w.role_floor) * support
+        roles = tuple(query.roles)
+        ranking *= self._per_roles(("support", roles, w), lambda: w.role_floor + (1 - w.role_floor) * support)
         ranking *= w.coverage_floor + (1 - w.coverage_floor) * coverage
-        ranking[self.lead_] *= w.lead
+        np.multiply(ranking, w.lead, out=ranking, where=self.lead_)  # a quarter of the time of ranking[lead_] *=
         if query.roles and w.focus:
-            ranking *= 1.0 + w.focus * self._focused(query.roles)
+            ranking *= self._per_roles(("focus", roles, w), lambda: 1.0 + w.focus * self._focused(query.roles))
         # "ops director vs coo": the article comparing exactly these roles is the best source.
         if len(query.roles) >= 2 and w.title_focus:
-            ranking *= 1.0 + w.title_focus * self._focused(query.roles, in_title=True)
+            ranking *= self._per_roles(("title focus", roles, w),
+                                       lambda: 1.0 + w.title_focus * self._focused(query.roles, in_title=True))
 
         return ranking, coverage, support
 
@@ -538,8 +574,7 @@ class TfidfRetriever:
         known.sort()
         if rows is not None:
             return self._presence.dot_rows(rows, known, self._idf[known]) / total
-        present, _ = self._presence.dot(known, self._idf[known])
-        return present / total
+        return self._presence.dot(known, self._idf[known]) / total
 
     def subject_only_for_others(self, query: Query) -> tuple[str, ...]:
         """The roles the articles' sections on what was asked are about, when none of them is about
@@ -552,7 +587,7 @@ class TfidfRetriever:
                                 if " " not in t and not t.startswith(ROLE_PREFIX) and t in vocabulary}), dtype=np.int64)
         if not len(cols):
             return ()
-        headed, _ = self.context_.dot(cols, np.ones(len(cols), dtype=np.float32))
+        headed = self.context_.dot(cols, np.ones(len(cols), dtype=np.float32))
         sections = np.flatnonzero(headed > 0)  # passages whose heading names the subject
         if not len(sections) or np.any(self.role_support(query.roles)[sections] > 0):
             return ()
@@ -568,7 +603,7 @@ class TfidfRetriever:
         query = self.analyzer.query(question) if isinstance(question, str) else question
         ranking, coverage, support = self.score(query)
         k = min(k, len(ranking))
-        top = np.argpartition(-ranking, k - 1)[:k] if k < len(ranking) else np.arange(len(ranking))
+        top = top_k(ranking, k)
         order = top[np.lexsort((top, -ranking[top]))]
         content = np.zeros(len(ranking), dtype=np.float32)
         content[order] = self._coverage(query, with_roles=False, rows=order)  # needed for these only

@@ -5,14 +5,17 @@ abbreviation list, and NLTK's Snowball stemmer), so faqbot runs with no ``nltk_d
 
 Importing NLTK takes over a second, far more than answering a question, so it is imported on
 first use: an index records the stem of every word it has seen (``stem_table``), and a process
-that loads it (``remember_stems``) stems the words of most questions without NLTK at all.
+that loads it (``remember_stems``) stems the words of most questions without NLTK at all. Of the
+words it has not seen, those whose stem cannot matter are not stemmed (``words_as_stems``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -102,6 +105,10 @@ def _stemmer() -> Any:
     return SnowballStemmer("english")
 
 
+# Words that stand for themselves in this thread (or task) for now: see ``words_as_stems``.
+_AS_THEMSELVES: ContextVar[frozenset[str]] = ContextVar("faqbot_words_as_stems", default=frozenset())
+
+
 def stem(word: str) -> str:
     """Snowball stem; multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
     found = _STEMS.get(word)
@@ -109,10 +116,47 @@ def stem(word: str) -> str:
         return found
     if "_" in word or word.startswith("$") or word.isdigit():
         return word
+    if word in _AS_THEMSELVES.get():
+        return word  # not remembered: only true stems go into the table (and into an index)
     found = _stemmer().stem(word)
     if len(_STEMS) < _MAX_STEMS:
         _STEMS[word] = found
     return found
+
+
+def needs_stemmer(word: str) -> bool:
+    """True when ``stem(word)`` would have to ask NLTK (the word's stem is not known yet)."""
+    return word not in _STEMS and not ("_" in word or word.startswith("$") or word.isdigit())
+
+
+# What Snowball (English) can put after the part of a word it keeps: it only ever removes
+# endings, or replaces the last letter or two ("happy" -> "happi", "possibility" -> "possibl",
+# "dying" -> "die", "skies" -> "sky"). Checked against NLTK on every word of the bundled texts
+# and hundreds of thousands of made-up words with chains of its suffixes (tests/test_textproc.py).
+STEM_ENDINGS = ("", "e", "i", "y", "l", "ie", "le")
+
+
+def possible_stems(word: str) -> set[str]:
+    """Every string the Snowball stem of ``word`` could be: a start of the word (its first letter
+    at least), then one of ``STEM_ENDINGS``."""
+    return {word[:m] + ending for m in range(1, len(word) + 1) for ending in STEM_ENDINGS}
+
+
+@contextmanager
+def words_as_stems(found: Iterable[str]) -> Iterator[None]:
+    """Within this block (in this thread or task), ``stem`` returns each of these words as it is,
+    without asking NLTK; their stems are not remembered.
+
+    For words whose stem cannot matter: a question's words whose every ``possible_stems`` is
+    neither an indexed term nor a possible stem of the question's other words would, stemmed,
+    match nothing and equal nothing, exactly as they do unstemmed (see ``Analyzer.query``).
+    Importing NLTK to stem them would cost a cold start over a second.
+    """
+    token = _AS_THEMSELVES.set(frozenset(found))
+    try:
+        yield
+    finally:
+        _AS_THEMSELVES.reset(token)
 
 
 def stem_table() -> dict[str, str]:
@@ -139,6 +183,8 @@ class _TermOf(dict):
         if len(self) > 500_000:  # a long-running bot meets ever new words: stay bounded
             self.clear()
         term = stem(word) if word not in STOP_WORDS and (len(word) > 1 or word.startswith("$")) else None
+        if word in _AS_THEMSELVES.get() and word not in _STEMS:  # for now only (``words_as_stems``)
+            return term
         self[word] = term
         return term
 
@@ -186,11 +232,17 @@ def _sentence_splitter() -> Any:
     return Splitter(params)
 
 
+# Punkt breaks only after one of its sentence-ending characters with more text after it.
+_BREAK_CANDIDATE = re.compile(r"[.?!].", re.DOTALL)
+
+
 def sentences(text: str) -> list[str]:
     """Split one line of prose into sentences (Punkt, with a fixed abbreviation list)."""
     text = text.strip()
     if not text:
         return []
+    if not _BREAK_CANDIDATE.search(text):  # headings, list items, one sentence: nothing to ask Punkt
+        return [text]
     return [s for s in _sentence_splitter().tokenize(text) if s.strip()]
 
 

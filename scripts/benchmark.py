@@ -135,7 +135,7 @@ def _hit(text: str, gold: Sequence[str]) -> bool:
 # -- faqbot ----------------------------------------------------------------------------------
 # Loads what the first typo and the first word no article uses need (the English word list, the
 # n-gram speller, NLTK's stemmer): once per process, measured as cold start by ``--scale``.
-WARM_UP = "whats the salry of a zorblax wrangler"
+WARM_UP = "whats the responsibilitys of a zorblax wrangler"
 
 
 def run_faqbot(engine: Engine, rows: Sequence[dict], build_seconds: float) -> SystemRun:

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.index_store import _retriever_for
 from bot.ingest import load_folder
 from bot.termmatrix import Postings, TermCounts
-from bot.textproc import _SKLEARN_STOP_WORDS
+from bot.textproc import _SKLEARN_STOP_WORDS, stem
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +96,51 @@ def test_column_scoring_equals_the_row_wise_product(built):
             weights = rng.random(12).astype(np.float32)
             dense = np.zeros(matrix.n_terms, dtype=np.float32)
             dense[cols] = weights
-            got, _ = matrix.dot(cols, weights)
+            got = matrix.dot(cols, weights)
             assert np.array_equal(got, csr @ dense)
+
+
+@pytest.mark.parametrize("n_rows", [10_000, 6000, 50])  # sparse, sparse, dense (few rows)
+def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
+    """Sparse and nearly dense columns, all rows or a few: the same float32 sums."""
+    rng = np.random.default_rng(1)
+    n_terms = 40
+    density = rng.choice([0.0005, 0.01, 0.3, 0.9], size=n_terms)
+    dense = (rng.random((n_rows, n_terms)) < density) * rng.random((n_rows, n_terms))
+    csr = sp.csr_matrix(dense.astype(np.float32))
+    matrix = Postings.from_csr(csr)
+    for _ in range(50):
+        cols = np.sort(rng.choice(n_terms, size=rng.integers(1, 15), replace=False))
+        weights = rng.random(len(cols)).astype(np.float32)
+        vector = np.zeros(n_terms, dtype=np.float32)
+        vector[cols] = weights
+        got = matrix.dot(cols, weights)
+        assert np.array_equal(got, csr @ vector)
+        rows = rng.choice(n_rows, size=7, replace=False)
+        assert np.array_equal(matrix.dot_rows(rows, cols, weights), got[rows])
+        groups = np.sort(rng.integers(0, n_rows // 3, n_rows))
+        best = np.zeros(n_rows // 3, dtype=np.float32)
+        for row, group in enumerate(groups.tolist()):
+            best[group] = max(best[group], got[row])
+        assert np.array_equal(matrix.dot_max(cols, weights, groups, n_rows // 3), best)
+        assert np.array_equal(matrix.dot_max(cols, weights, groups, n_rows // 3, matrix.entry_groups(groups)), best)
+    assert (matrix._dense is not None) == (n_rows <= 512)
+
+
+def test_top_k_are_the_ones_argpartition_picks():
+    from bot.termmatrix import top_k
+
+    rng = np.random.default_rng(4)
+    for trial in range(300):
+        n = int(rng.choice([10, 8191, 8192, 30_000]))
+        values = rng.random(n).astype(np.float32)
+        if trial % 3 == 0:  # mostly zeros, as for a question few passages match
+            values[rng.random(n) < 0.97] = 0
+        if trial % 3 == 1:  # many exact ties
+            values = np.round(values * 20).astype(np.float32) / 20
+        k = int(rng.integers(0, 12))
+        expected = np.argpartition(-values, k - 1)[:k] if 0 < k < n else np.arange(min(k, n))
+        assert sorted(top_k(values, k).tolist()) == sorted(expected.tolist())
 
 
 def test_presence_is_the_union_of_text_and_headings(built):
@@ -138,13 +181,81 @@ def test_stop_words_equal_scikit_learn():
     assert frozenset(ENGLISH_STOP_WORDS) == _SKLEARN_STOP_WORDS
 
 
-def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine):
+@pytest.mark.parametrize("question", ["what does a coo earn", "whats the weather in tokyo"])
+def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine, question):
     engine.ask("what does a coo earn")  # the session's index exists on disk
     code = (
         "import sys; from bot.cli import main; "
-        f"main(['ask', '--knowledge', {str(shared_knowledge)!r}, 'what does a coo earn']); "
+        f"main(['ask', '--knowledge', {str(shared_knowledge)!r}, {question!r}]); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'nltk', 'sklearn', 'scipy'}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_unknown_words_left_unstemmed_change_no_score(built):
+    """Questions whose unknown words stand for themselves score exactly as with their stems."""
+    from bot.analysis import Query
+
+    questions = ["whats the weather in tokyo", "best pizza topping in napoli", "coo salary in zurich francs",
+                 "does the coo handle kubernetes clusters", "tokyo tokyos weathering", "ops manager vs quokka",
+                 "vp of sales pay", "is the coo a wizard or a wizardess", "frobnicating the operations budget",
+                 "hiring hirings toppings", "what does a ceo do on mars"]
+    left = 0
+    for question in questions:
+        unstemmed = built.analyzer._unstemmed_words(question)
+        left += bool(unstemmed)
+        fast, slow = built.analyzer.query(question), built.analyzer._query(question)
+        same_but_terms = {f: getattr(fast, f) for f in Query.__dataclass_fields__ if f != "terms"}
+        assert same_but_terms == {f: getattr(slow, f) for f in Query.__dataclass_fields__ if f != "terms"}
+        assert [t for t in fast.terms if not set(t.split()) & set(unstemmed)] == \
+            [t for t in slow.terms if not set(t.split()) & {stem(w) for w in unstemmed}]
+        for x, y in zip(built.score(fast), built.score(slow), strict=True):
+            assert np.array_equal(x, y)
+        assert built.retrieve(fast) == built.retrieve(slow)
+    assert left >= 6  # the shortcut was taken for most of them
+
+
+def test_edit_distance_pre_checks_never_miss_what_nltk_accepts():
+    from nltk.metrics.distance import edit_distance
+
+    from bot.analysis import _may_be_within, _one_edit
+
+    rng = random.Random(7)
+    for _ in range(20_000):
+        a = "".join(rng.choice("abcd") for _ in range(rng.randint(1, 7)))
+        b = a[0] + "".join(rng.choice("abcd") for _ in range(rng.randint(0, 7)))
+        if a == b:
+            continue
+        dist = edit_distance(a, b, transpositions=True)
+        assert (b in set(_one_edit(a, "abcd"))) == (dist <= 1), (a, b)  # exactly the words one edit away
+        if dist <= 2:
+            assert _may_be_within(a, b, 2), (a, b)
+
+
+def test_speller_without_a_near_word_loads_nothing(passages):
+    speller = SpellingCorrector({"operations": 3, "manager": 2, "whether": 1})
+    for word in ("weather", "tokyo", "kubernetes", "xperations"):
+        assert speller.correct(word) is None
+    assert speller._ngrams is None
+    assert speller.correct("operatons") == "operations" and speller._ngrams is not None
+
+
+def test_speller_pre_check_changes_no_correction(built):
+    """Every word the n-gram search would correct passes the pre-check: typos of the known
+    words and words that merely look alike give the same corrections with it and without."""
+    speller = built.analyzer.speller
+    rng = random.Random(3)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = set()
+    for known in rng.sample(speller.known, 400):
+        for _ in range(3):
+            i = rng.randrange(len(known))
+            words.add(rng.choice([known[:i] + rng.choice(letters) + known[i + 1:], known[:i] + known[i + 1:],
+                                  known[:i] + rng.choice(letters) + known[i:], known[:i] + known[i + 1:i + 2]
+                                  + known[i:i + 1] + known[i + 2:], known[::-1]]))
+    words = {w for w in words if w not in speller and len(w) >= speller.min_length}
+    assert len(words) > 500
+    for word in sorted(words):
+        assert speller.correct(word) == speller._closest(word), word

@@ -6,8 +6,18 @@ import pytest
 from conftest import KNOWLEDGE, write
 
 from bot.analysis import Analyzer, SpellingCorrector, with_bigrams
-from bot.textproc import STOP_WORDS, _stemmer, content_terms, ends_sentence, normalize, sentences, stem, words
-from bot.vocabulary import Vocabulary, VocabularyError, role_token
+from bot.textproc import (
+    STOP_WORDS,
+    _stemmer,
+    content_terms,
+    ends_sentence,
+    normalize,
+    possible_stems,
+    sentences,
+    stem,
+    words,
+)
+from bot.vocabulary import Vocabulary, VocabularyError, _phrase_pattern, role_token
 
 
 # -- normalising ------------------------------------------------------------------------------
@@ -45,6 +55,50 @@ def test_stem_keeps_role_terms_numbers_and_dollars_whole():
     assert stem("2024") == "2024"
 
 
+_ENDINGS = ("sses ied ies us ss s eedly ingly edly eed ing ed y ational tional enci anci abli entli izer "
+            "ization ation ator alism aliti alli fulness ousli ousness iveness iviti biliti bli ogi fulli "
+            "lessli li alize icate iciti ative ical ness ful ement ance ence able ible ment ant ent ism ate "
+            "iti ous ive ize ion al er ic e l ly ity ically ability ibility fully ously ivity ency ably ogy "
+            "ally izations ionally ll eding ying yed yes ey ay oy")
+
+
+def _suffixed_words(count: int, seed: int = 0) -> set[str]:
+    """Made-up words: a random start, then up to three of Snowball's suffixes and other endings."""
+    import random
+
+    endings = _ENDINGS.split()
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+    found = set()
+    while len(found) < count:
+        word = "".join(rng.choice(letters if rng.random() < 0.6 else "aeiouy") for _ in range(rng.randint(0, 7)))
+        word += "".join(rng.choice(endings) for _ in range(rng.randint(0, 3)))
+        if word:
+            found.add(word)
+    for special in ("gener", "commun", "arsen", "ski", "sky", "dy", "ly", "ty", "idl", "gentl", "ugl", "earl",
+                    "onl", "singl", "inning", "outing", "canning", "herring", "earring", "proceed", "exceed"):
+        found.update(special + e for e in ("", "s", "ies", "ing", "ings", "ed", "y", "ly", "e"))
+    return found
+
+
+def test_possible_stems_hold_nltk_stems():
+    """What ``words_as_stems`` relies on: a Snowball stem is a start of its word, then one of
+    ``STEM_ENDINGS``."""
+    found = set(words(normalize(" ".join(p.read_text(encoding="utf-8") for p in KNOWLEDGE.glob("*.md")))))
+    for word in sorted(found | _suffixed_words(60_000)):
+        assert _stemmer().stem(word) in possible_stems(word), word
+
+
+def test_words_as_stems_stand_for_themselves_only_within():
+    from bot.textproc import needs_stemmer, words_as_stems
+
+    assert needs_stemmer("zqxjvvy")
+    with words_as_stems(["zqxjvvy"]):
+        assert stem("zqxjvvy") == "zqxjvvy" and content_terms("the zqxjvvy") == ["zqxjvvy"]
+    assert needs_stemmer("zqxjvvy")  # not remembered
+    assert content_terms("zqxjvvies") == [_stemmer().stem("zqxjvvies")]
+
+
 def test_content_terms_drop_stop_words_but_keep_meaningful_ones():
     terms = content_terms(normalize("Can the COO fire people at the top of the company?"))
     assert "the" not in terms and "of" not in terms and "can" not in terms
@@ -66,6 +120,21 @@ def test_with_bigrams_adds_adjacent_pairs():
 def test_sentences_respect_abbreviations():
     text = "The VP vs. the COO differ, e.g. in scope. Mr. Smith agrees! Is it true? Yes."
     assert sentences(text) == ["The VP vs. the COO differ, e.g. in scope.", "Mr. Smith agrees!", "Is it true?", "Yes."]
+
+
+def test_one_sentence_texts_are_what_punkt_makes_of_them():
+    """Texts without a '.', '?' or '!' before their end skip Punkt: it would not split them."""
+    import random
+
+    from bot.textproc import _sentence_splitter
+
+    rng = random.Random(2)
+    pieces = [*"abc XY.?!:;,\"')(-\n\t", "Mr.", "e.g.", "  ", "...", "U.S.", "1.5", "’", "”", "Dr. No", "ok"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        stripped = text.strip()
+        expected = [s for s in _sentence_splitter().tokenize(stripped) if s.strip()] if stripped else []
+        assert sentences(text) == expected, text
 
 
 def test_sentences_of_blank_text():
@@ -121,6 +190,22 @@ def test_role_names_made_of_common_words_stay_apart(vocab):
 def test_longest_alias_wins_and_only_whole_words_match(vocab):
     assert canon(vocab, "vice president") == "vice president"  # not a role by itself
     assert canon(vocab, "cooperation and coordinators") == "cooperation and coordinators"
+
+
+def test_phrase_patterns_match_like_one_longest_first_alternation(vocab):
+    """Phrases are grouped by first character for speed: the same matches as the plain pattern."""
+    import random
+    import re
+
+    rng = random.Random(5)
+    for phrases in (list(vocab._role_of), list(vocab._term_of)):
+        plain = "|".join(re.escape(p) for p in sorted(set(phrases), key=len, reverse=True))
+        reference = re.compile(rf"(?<![\w$])(?:{plain})(?![\w$])")
+        grouped = _phrase_pattern(phrases)
+        pieces = [*phrases, *(w for p in phrases for w in p.split()), "x", "-", "$", "the", "s", "'s"]
+        for _ in range(5000):
+            text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+            assert [m.span() for m in grouped.finditer(text)] == [m.span() for m in reference.finditer(text)]
 
 
 def test_role_names_for_display(vocab):
