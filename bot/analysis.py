@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -43,18 +43,17 @@ def with_bigrams(terms: list[str]) -> list[str]:
 class SpellingCorrector:
     """Fixes typos by looking the word up among the words of the indexed texts.
 
-    Candidates come from a character n-gram TF-IDF over the known words (fast, no word list
-    scan); the closest candidate is accepted only within a small Damerau-Levenshtein distance,
-    ties going to the word the texts use most ("officr" -> "officer", not "office"). The n-gram
-    index (scikit-learn) and the distance (NLTK) are loaded on the first word that needs them:
-    most questions have no typo, and a cold ``faqbot ask`` should not pay a second of imports.
+    Candidates are the known words within a small Damerau-Levenshtein distance that keep the
+    word's first letter (typos rarely hit it, and "want" is not "cant"): for words of up to eight
+    letters the words one edit away, looked up; for longer ones the few within two edits, measured
+    with NLTK's edit distance (loaded then). The closest wins, ties going to the word the texts use
+    most, then the first in alphabetical order.
     """
 
     def __init__(self, counts: dict[str, int], min_length: int = 5) -> None:
         self.counts = {w: int(c) for w, c in counts.items() if w.isalpha()}
         self.known = sorted(self.counts)
         self.min_length = min_length
-        self._ngrams: tuple[Any, Any] | None = None  # (fitted vectoriser, matrix of the known words)
         # (first letter, length) -> those known words, and their letter counts
         self._by_start: dict[tuple[str, int], list[str]] | None = None
         self._letter_counts: dict[tuple[str, int], np.ndarray] = {}
@@ -72,8 +71,7 @@ class SpellingCorrector:
         if word not in self._cache:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            # Most unknown words (names, off-topic words) have no known word near them at all:
-            # then there is nothing to rank, and no n-gram index or NLTK to load for it.
+            # Most unknown words (names, off-topic words) have no known word near them at all.
             near = self._near(word)
             self._cache[word] = self._closest(word, near) if near else None
         return self._cache[word]
@@ -115,47 +113,17 @@ class SpellingCorrector:
                 counts = self._letter_counts[(letter, length)] = _letter_counts(found)
             return found, counts
 
-    def _ngram_index(self) -> tuple[Any, Any]:
-        with self._lock:
-            if self._ngrams is None:
-                from sklearn.feature_extraction.text import TfidfVectorizer
-
-                vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
-                self._ngrams = (vectorizer, vectorizer.fit_transform(self.known).tocsr())
-            return self._ngrams
-
-    def _closest(self, word: str, near: Container[str] | None = None) -> str | None:
-        """The best candidate within the edit distance limit; only words in ``near`` (when given)
-        can be within it, the others are not measured."""
-        import sklearn
-        from nltk.metrics.distance import edit_distance
-
-        vectorizer, matrix = self._ngram_index()
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):  # a quarter of it
-            vector = vectorizer.transform([word])
-        # Times the dense vector: the same sums as times the sparse one (each row's products in
-        # its own order, the zeros adding nothing) at a third of the cost.
-        sims = matrix @ vector.toarray().ravel()
+    def _closest(self, word: str, near: set[str]) -> str | None:
+        """The best of the candidates ``_near`` found: closest, then most used, then alphabetical."""
         limit = self._limit(word)
-        best: tuple[int, int, float] | None = None
-        choice = None
-        # The ten most similar words (ties: alphabetical); only a positive similarity counts.
-        similar = np.flatnonzero(sims > 0)
-        if len(similar) > 10:  # sort only those as similar as the tenth (ties included): same order
-            values = sims[similar]
-            similar = similar[values >= np.partition(values, len(values) - 10)[len(values) - 10]]
-        for idx in similar[np.argsort(-sims[similar], kind="stable")[:10]].tolist():
-            candidate = self.known[idx]
-            # Typos rarely hit the first letter; requiring it avoids "want" -> "cant".
-            if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
-                continue
-            if near is not None and candidate not in near:  # surely over the limit
-                continue
-            dist = edit_distance(word, candidate, transpositions=True)
-            key = (dist, -self.counts[candidate], -float(sims[idx]))
-            if dist <= limit and (best is None or key < best):
-                best, choice = key, candidate
-        return choice
+        if limit == 1:  # every word ``_near`` finds is exactly one edit away
+            scored = [(1, -self.counts[c], c) for c in near]
+        else:
+            from nltk.metrics.distance import edit_distance
+
+            scored = [(d, -self.counts[c], c) for c in near
+                      if (d := edit_distance(word, c, transpositions=True)) <= limit]
+        return min(scored)[2] if scored else None
 
 
 # A word this common in English (pyspellchecker's frequency list) is meant as typed ("contract",
