@@ -350,6 +350,26 @@ class Analyzer:
         with words_as_stems(self._unstemmed_words(question)):
             return self._query(question)
 
+    def _correction(self, word: str) -> str | None:
+        """The word a question's ``word`` is a typo of, or None when it is meant as typed."""
+        if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
+            return None
+        speller = self.speller
+        if speller is None or word in speller or len(word) < speller.min_length:
+            return None
+        count = english_count(word)
+        if count >= RARE_ENGLISH_WORD_COUNT:  # a common word: no need to look for what was meant
+            return None
+        fixed = speller.correct(word)
+        if not fixed:
+            return None
+        # A form of a word the articles use ("handles"), or an English word, is no typo, unless
+        # it is one letter away from a word of a role name or synonym ("directer", "manger").
+        in_vocabulary = fixed in self._vocabulary_words
+        if not in_vocabulary and (count >= ENGLISH_WORD_MIN_COUNT or stem(word) in self.indexed_terms):
+            return None
+        return fixed
+
     def _unstemmed_words(self, question: str) -> list[str]:
         """The question's words that ``_query`` may leave unstemmed: none when one is a typo, else
         those not stemmed before whose every possible stem is neither an indexed term nor a
@@ -364,8 +384,8 @@ class Analyzer:
         found = words(text)
         if not any(map(needs_stemmer, found)):
             return []
-        if self.speller and any(self.speller.correct(w) for w in _WORD.findall(text)):
-            return []  # corrected: NLTK is loaded for the edit distance anyway
+        if any(self._correction(w) for w in _WORD.findall(text)):
+            return []  # a typo: the corrected question is analysed as usual
         found += words(self.vocabulary.canonicalize(text))  # the words ``_query`` stems are among these
 
         def stemmed(w: str) -> bool:  # stop words are never stemmed (title words may be): no clash
@@ -401,21 +421,8 @@ class Analyzer:
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
-            if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
-                return word
-            speller = self.speller
-            if speller is None or word in speller or len(word) < speller.min_length:
-                return word
-            count = english_count(word)
-            if count >= RARE_ENGLISH_WORD_COUNT:  # a common word: no need to look for what was meant
-                return word
-            fixed = speller.correct(word)
-            if not fixed:
-                return word
-            # A form of a word the articles use ("handles"), or an English word, is no typo, unless
-            # it is one letter away from a word of a role name or synonym ("directer", "manger").
-            in_vocabulary = fixed in self._vocabulary_words
-            if (stem(word) in self.indexed_terms or count >= ENGLISH_WORD_MIN_COUNT) and not in_vocabulary:
+            fixed = self._correction(word)
+            if fixed is None:
                 return word
             corrections[word] = fixed
             return fixed
