@@ -58,7 +58,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "where are you from", "are you chatgpt", "are you gpt", "are you sentient", "tell me about yourself",
         "introduce yourself", "who created you", "who programmed you", "who wrote you", "what is this bot",
         "whats this bot", "what's this bot", "what bot is this", "are you a robot", "what should i call you",
-        "do you have a name", "what are you exactly",
+        "do you have a name", "what are you exactly", "who built this", "who made this", "who created this",
+        "who wrote this",
     ),
     "help": (
         "help", "help me", "what can you do", "what do you do", "how does this work", "what can i ask",
@@ -68,7 +69,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "what can i ask you", "what can i ask you about", "what kind of stuff can i ask",
         "what kind of questions can i ask", "what sort of questions can i ask", "what questions can i ask",
         "what are you for", "what do you cover", "what do you know", "what topics do you cover",
-        "how can you help",
+        "how can you help", "what do i type", "what should i type", "what do i ask", "what do i do",
         "how do i use this", "how does this bot work", "how to use this", "what can this bot do",
         "what are your commands", "what can you tell me", "what can you tell me about", "what are you able to do",
         "show me what you can do", "can i ask you something", "can i ask a question", "can i ask you a question",
@@ -140,12 +141,13 @@ class SmallTalk:
 # Chat spellings folded before matching ("what can u do" is "what can you do").
 _CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "thanx": "thanks", "kinda": "kind of",
          "sorta": "sort of", "wanna": "want to", "gotta": "got to", "whatcha": "what are you"}
+_CHAT_WORD = re.compile(r"(?<![a-z'])(?:" + "|".join(sorted(_CHAT, key=len, reverse=True)) + r")(?![a-z'])")
 
 
 def detect(message: str) -> SmallTalk | None:
     """The small-talk category of a message, or None when it asks something."""
     text = normalize(message).replace("’", "'")
-    text = re.sub(r"[a-z']+", lambda m: _CHAT.get(m.group(0), m.group(0)), text)
+    text = _CHAT_WORD.sub(lambda m: _CHAT[m.group(0)], text)
     found = [_CATEGORY[m.group(0)] for m in _PATTERN.finditer(text)]
     if not found:
         return None

@@ -22,7 +22,7 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("anyone here?", "greeting"), ("nice to meet you", "greeting"), ("gotta go", "bye"),
     ("what's your purpose", "identity"), ("can i ask you something", "help"),
     ("what kinds of things do you know about", "help"), ("hmm", "ack"), ("no worries", "ack"),
-    ("wrong answer", "rude"),
+    ("wrong answer", "rude"), ("who built this bot", "identity"), ("how does this work, what do i type", "help"),
 ])
 def test_small_talk_categories(message, category):
     assert detect(message) == SmallTalk(category)
