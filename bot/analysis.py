@@ -20,6 +20,7 @@ import numpy as np
 from bot.textproc import (
     STOP_WORDS,
     content_terms,
+    english_count,
     needs_stemmer,
     normalize,
     possible_stems,
@@ -126,25 +127,11 @@ class SpellingCorrector:
         return min(scored)[2] if scored else None
 
 
-# A word this common in English (pyspellchecker's frequency list) is meant as typed ("contract",
-# "fixes", "shoes" are not typos of "contrast", "fires", "shots"), unless it is rare and one step
-# from a word of the vocabulary file ("manger" -> "manager", "directer" -> "director").
+# A word this common in English is meant as typed ("contract", "fixes", "shoes" are not typos of
+# "contrast", "fires", "shots"), unless it is rare and one step from a word of the vocabulary
+# file ("manger" -> "manager", "directer" -> "director").
 ENGLISH_WORD_MIN_COUNT = 100
 RARE_ENGLISH_WORD_COUNT = 1000
-_english: Any = None
-_english_lock = threading.Lock()
-
-
-def english_count(word: str) -> int:
-    """How often ``word`` occurs in pyspellchecker's English frequency list (0: not a word).
-    The list (about 0.2 s to load) is read on the first question with a word the articles don't use."""
-    global _english
-    with _english_lock:
-        if _english is None:
-            from spellchecker import SpellChecker
-
-            _english = SpellChecker(language="en", distance=1).word_frequency
-    return int(_english[word])
 
 
 def _one_edit(word: str, letters: str) -> Iterator[str]:
@@ -366,7 +353,7 @@ class Analyzer:
         # A form of a word the articles use ("handles"), or an English word, is no typo, unless
         # it is one letter away from a word of a role name or synonym ("directer", "manger").
         in_vocabulary = fixed in self._vocabulary_words
-        if not in_vocabulary and (count >= ENGLISH_WORD_MIN_COUNT or stem(word) in self.indexed_terms):
+        if not in_vocabulary and count >= ENGLISH_WORD_MIN_COUNT:
             return None
         return fixed
 

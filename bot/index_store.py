@@ -38,7 +38,7 @@ from bot.analysis import Analyzer
 from bot.config import Settings
 from bot.ingest import describe, iter_sources, load_folder
 from bot.retriever import TfidfRetriever, Weights
-from bot.textproc import STOP_WORDS, remember_stems, stem, stem_table
+from bot.textproc import STOP_WORDS, common_english_stems, remember_stems, stem, stem_table
 from bot.vocabulary import VOCABULARY_FILE, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -444,7 +444,7 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         "built_at": time.time(),
         "calibration": {k: getattr(settings, k) for k in ("threshold", "confidence_weights", "confidence_bias")},
         "retriever": state,
-        "stems": stem_table(),
+        "stems": {**stem_table(), **common_english_stems()},
     }
     try:
         IndexStore(index_dir).write(manifest, arrays)
