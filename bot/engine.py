@@ -405,7 +405,7 @@ class Engine:
         # score, so they never outrank the passage they were ranked below.
         scored = [(hit, conf * score / ranked[0][1]) for hit, score in ranked]
         hits = [hit for hit, _ in ranked]
-        if not self._may_give_quantity(query.text, best.passage.text):
+        if not self._may_give_quantity(query.text, best.passage.text, query.unknown_words):
             return self._unknown(question, hits, min(conf, self.threshold / 2), about)
         if best.content_coverage == 0.0:
             others = self.retriever.subject_only_for_others(query)
@@ -464,13 +464,18 @@ class Engine:
         return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
 
     @staticmethod
-    def _may_give_quantity(question: str, passage: str) -> bool:
-        """False when the question asks for a number, duration or date and the passage holds none;
-        "how many departments ..." is also answered by a passage naming the departments."""
+    def _may_give_quantity(question: str, passage: str, unknown: Sequence[str] = ()) -> bool:
+        """False when the question asks for a number, duration or date and the passage holds none,
+        or counts something no article mentions ("how many vacation days"); "how many departments
+        ..." is also answered by a passage naming the departments."""
         asked = _QUANTITY.search(question)
-        if asked is None or _NUMBER.search(_LIST_MARKER.sub("", passage)):
+        if asked is None:
             return True
         counted = re.match(r"\s+([a-z]+)", question[asked.end():]) if asked.group(0) == "how many" else None
+        if counted and counted.group(1) in unknown:
+            return False
+        if _NUMBER.search(_LIST_MARKER.sub("", passage)):
+            return True
         return bool(counted) and re.search(rf"\b{counted.group(1)}\b", passage, re.IGNORECASE) is not None
 
     def choice_answer(self, question: str, choice: Alternative, offered: Topic | None = None) -> Answer:

@@ -272,3 +272,9 @@ def test_how_many_is_also_answered_by_naming_them():
     assert Engine._may_give_quantity("what does the vp manage", passage)
     assert not Engine._may_give_quantity("how long is the contract", "1. Contracts\nThey are signed by the COO.")
     assert Engine._may_give_quantity("how often is it reviewed", "The plan is reviewed twice a year.")
+
+
+def test_how_many_of_something_no_article_mentions_is_not_answered():
+    passage = "COOs earn $200,000 to $400,000 a year."  # a number, but not a count of calories
+    assert not Engine._may_give_quantity("how many calories does a coo burn", passage, unknown=["calories", "burn"])
+    assert Engine._may_give_quantity("how many dollars does a coo earn", passage, unknown=[])
