@@ -605,13 +605,11 @@ class TfidfRetriever:
         k = min(k, len(ranking))
         top = top_k(ranking, k)
         order = top[np.lexsort((top, -ranking[top]))]
-        content = np.zeros(len(ranking), dtype=np.float32)
-        content[order] = self._coverage(query, with_roles=False, rows=order)  # needed for these only
-        return [
-            Hit(self.passages_[i], float(ranking[i]), float(coverage[i]), float(support[i]), float(content[i]),
-                self.focus(i))
-            for i in order
-        ]
+        content = self._coverage(query, with_roles=False, rows=order)  # needed for these only
+        # Python floats in one call per array: a tenth of converting element by element.
+        columns = (ranking[order].tolist(), coverage[order].tolist(), support[order].tolist(), content.tolist())
+        return [Hit(self.passages_[i], score, cover, role, what, self.focus(i))
+                for i, score, cover, role, what in zip(order.tolist(), *columns, strict=True)]
 
     def focus(self, i: int) -> tuple[str, ...]:
         """The roles passage ``i`` is about: named in its heading, else in the most sentences."""
