@@ -63,8 +63,9 @@ _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|co
 _ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
                    r"what's|who|whos|who's|which|how|why|when|where)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
+_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
-                       r"and for|what of|and what about|and how about)\b|\b(?:too|also|as well|either)\W*$")
+                       r"and for|what of|and what about|and how about)\b|" + _ELLIPTICAL_END.pattern)
 # A question asking for a number, a duration or a date, and what answers one: a passage without
 # any ("how many vacation days do coos get" is not answered by the COO's duties).
 _QUANTITY = re.compile(r"\b(?:how many|how long|what percent(?:age)?|how old|what age|average age|what year|"
@@ -79,7 +80,6 @@ _LIST_MARKER = re.compile(r"^\W*\d+[.)]\s", re.MULTILINE)
 _DISCOURSE = re.compile(r"^(?:(?:and|so|ok|okay|but|also|then|plus|or|well)\W+)+")
 _ABOUT = re.compile(r"^(?:what|how) about\b|^what of\b")
 _ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)\b")
-_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
 # A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
 # asks for that object ("who does a vp of operations report to").
 _STRANDED_TO = re.compile(r"\bto\W*$")
@@ -89,6 +89,11 @@ _ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|
 SAME_SECTION_BONUS = 0.2
 # A follow-up moving to another role ranks passages about only the roles it left this much lower.
 LEFT_ROLE_FACTOR = 0.7
+
+
+def _listing(names: Sequence[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else (names[0] if names else "")
 
 
 def passage_id(source: str, text: str) -> str:
@@ -231,7 +236,7 @@ class Engine:
         names = [name for token, name in self.role_names.items() if token in titles]
         if not names:
             names = [t for _, t, _ in self.sources()][:3]
-        return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else (names[0] if names else "")
+        return _listing(names)
 
     def _example(self) -> str:
         for p in self.retriever.passages_:
@@ -341,7 +346,8 @@ class Engine:
         role_reference = bool(_ROLE_REFERENCE.search(text))
         person = role_reference or bool(_ANAPHORA_PERSON.search(text))
         thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", text))))
-        ellipsis = bool(_ELLIPSIS.search(text)) or bool(_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text))
+        stranded_to = bool(_STRANDED_TO.search(text)) and not _ASKS_FOR_OBJECT.match(text)
+        ellipsis = stranded_to or bool(_ELLIPSIS.search(text))
         has_roles = bool(query.roles)
         own_subject = [w for w in query.subject if w not in query.unknown_words]
         if _PLURAL.search(text) and not has_roles:
@@ -371,8 +377,7 @@ class Engine:
         # or when it points back to it ("who implements them?").
         clause = _DISCOURSE.sub("", text)
         elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
-            _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text)
-            or (_STRANDED_TO.search(text) and not _ASKS_FOR_OBJECT.match(text)))
+            _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
         add_subject = bool(topic.subject) and (
             (not has_roles and ((not own_subject and ellipsis) or thing))
             # a fragment with words of its own says something ("so the coo reports to the ceo?")
@@ -542,9 +547,8 @@ class Engine:
         suggestions = self._suggestions(hits) if hits and hits[0].score > 0 else ()
         reply = "Sorry, I don't know the answer to that."
         if only_for and about:
-            others = self.role_display(only_for)
-            listed = f"{', '.join(others[:-1])} and {others[-1]}" if len(others) > 1 else others[0]
-            reply = f"Sorry, the articles don't say that for the {' or '.join(about)}; they do for the {listed}."
+            reply = (f"Sorry, the articles don't say that for the {' or '.join(about)}; they do for the "
+                     f"{_listing(self.role_display(only_for))}.")
         if suggestions:
             reply += " Closest topics I know about:\n" + "\n".join(f"  • {s}" for s in suggestions)
         else:

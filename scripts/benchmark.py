@@ -134,7 +134,7 @@ def _hit(text: str, gold: Sequence[str]) -> bool:
 
 # -- faqbot ----------------------------------------------------------------------------------
 # Loads what the first typo and the first word no article uses need (the English word list, the
-# n-gram speller, NLTK's stemmer): once per process, measured as cold start by ``--scale``.
+# speller's word groups, NLTK's edit distance): once per process, measured as cold start by ``--scale``.
 WARM_UP = "whats the responsibilitys of a zorblax wrangler"
 
 
