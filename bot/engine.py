@@ -378,8 +378,10 @@ class Engine:
         clause = _DISCOURSE.sub("", text)
         elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
             _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
+        # Nothing asked of its own: "who can then?", "where do they differ?".
+        nothing_new = not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
         add_subject = bool(topic.subject) and (
-            (not has_roles and ((not own_subject and ellipsis) or thing))
+            (not has_roles and ((nothing_new and (ellipsis or person or not query.terms)) or thing))
             # a fragment with words of its own says something ("so the coo reports to the ceo?")
             or (has_roles and elliptical and len(own_subject) <= (1 if _ASKS.match(clause) else 0))
         )
