@@ -423,7 +423,8 @@ class Analyzer:
         meanings: list[str] = []
         for alias, canonical in self.vocabulary.expansions(canon):
             explained.update(words(alias))
-            if len(words(alias)) > 1 and not self._indexed_phrase(alias):
+            # A hyphenated word ("hands-on") is a word of its own, not an idiom.
+            if len(words(alias)) > 1 and "-" not in alias and not self._indexed_phrase(alias):
                 idioms.update(words(alias))
             meanings.append(canonical)
         # A word a synonym explains is replaced by what it means when the articles don't use it
