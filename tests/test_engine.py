@@ -278,3 +278,18 @@ def test_how_many_of_something_no_article_mentions_is_not_answered():
     passage = "COOs earn $200,000 to $400,000 a year."  # a number, but not a count of calories
     assert not Engine._may_give_quantity("how many calories does a coo burn", passage, unknown=["calories", "burn"])
     assert Engine._may_give_quantity("how many dollars does a coo earn", passage, unknown=[])
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    ("who sits down with the ceo to work out the company's vision", "vision"),
+    ("whos next in line after the ceo", "second-in-command"),
+])
+def test_asking_who_works_with_the_ceo_asks_for_a_covered_role(engine, question, fact):
+    # The CEO is no article's subject, but "who ... the ceo" asks for one that is.
+    a = engine.ask(question)
+    assert a.kind == "answer" and fact in a.text
+
+
+@pytest.mark.parametrize("question", ["what does a ceo do all day", "how much does a ceo earn"])
+def test_a_question_about_the_ceo_itself_is_not_answered(engine, question):
+    assert engine.ask(question).kind == "unknown"
