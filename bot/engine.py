@@ -460,15 +460,24 @@ class Engine:
         if context is None:
             return [(h, h.score) for h in hits]
         new_roles = {r for r in query.roles if r not in context.roles and self.retriever.covers_roles([r])}
+
+        def shown_before(h: Hit) -> bool:
+            return h.passage.source == context.source and h.passage.section == context.section
+
         if new_roles:
+            # ... and, asking nothing new ("and coos?" after the operations managers' education),
+            # prefers the section just shown when it is also about the new role.
             left = set(context.roles)
-            scored = [(h, h.score * (LEFT_ROLE_FACTOR if h.focus and set(h.focus) <= left else 1.0)) for h in hits]
+            same_question = set(query.subject) <= set(context.subject)
+            scored = [(h, h.score * (LEFT_ROLE_FACTOR if h.focus and set(h.focus) <= left else
+                                     1.0 + SAME_SECTION_BONUS * (same_question and shown_before(h)
+                                                                 and h.content_coverage > 0
+                                                                 and not new_roles.isdisjoint(h.focus))))
+                      for h in hits]
         elif context.source is not None:
             # ... when it holds something of what is asked now: "which of them reports to the ceo?"
             # after a salary table is a new subject, not more of that table.
-            scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (h.passage.source == context.source
-                                                                  and h.passage.section == context.section
-                                                                  and h.content_coverage > 0)))
+            scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (shown_before(h) and h.content_coverage > 0)))
                       for h in hits]
         else:
             return [(h, h.score) for h in hits]

@@ -296,6 +296,15 @@ def test_a_follow_up_on_another_role_moves_away_from_the_passage_shown(engine, f
     assert answer.section != VP_BENEFITS and "COO" in answer.text
 
 
+def test_a_follow_up_asking_the_same_of_another_role_stays_in_a_section_on_both(engine):
+    conv = Conversations(engine.settings)
+    first = conv.ask(engine, "u", "do ops managers need a bachelors")
+    assert first.section == "Job Requirements"  # on operations managers and COOs
+    answer = conv.ask(engine, "u", "and coos?")
+    assert answer.used_context and answer.section == "Job Requirements"
+    assert "COOs usually have a more extensive educational background" in answer.text
+
+
 def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
     lines = [
         {"id": 1, "question": "what does a head of operations do", "session": "a"},
