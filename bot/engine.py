@@ -81,6 +81,8 @@ _ASKS_WHO = re.compile(r"\b(?:who|whos|who's|whom|which (?:role|roles|exec|execu
 # more than was said ("what extra does a coo bring", "what else").
 _DISCOURSE = re.compile(r"^(?:(?:and|so|ok|okay|but|also|then|plus|or|well)\W+)+")
 _ABOUT = re.compile(r"^(?:what|how) about\b|^what of\b")
+# The question before, asked again on another condition: "and if i want to run the company?".
+_CONDITION = re.compile(r"^(?:what |but |and |so |ok |okay )*if\b")
 _ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)\b")
 # A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
 # asks for that object ("who does a vp of operations report to").
@@ -385,7 +387,8 @@ class Engine:
         # Nothing asked of its own: "who can then?", "where do they differ?".
         nothing_new = not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
         add_subject = bool(topic.subject) and (
-            (not has_roles and ((nothing_new and (ellipsis or person or not query.terms)) or thing))
+            (not has_roles and ((nothing_new and (ellipsis or person or not query.terms)) or thing
+                                or bool(_CONDITION.match(text))))
             # a fragment with words of its own says something ("so the coo reports to the ceo?")
             or (has_roles and elliptical and len(own_subject) <= (1 if _ASKS.match(clause) else 0))
         )

@@ -305,6 +305,14 @@ def test_a_follow_up_asking_the_same_of_another_role_stays_in_a_section_on_both(
     assert "COOs usually have a more extensive educational background" in answer.text
 
 
+def test_a_new_condition_asks_the_question_before_again(engine):
+    conv = Conversations(engine.settings)
+    conv.ask(engine, "u", "which one should i hire first for a small business, a vp of ops or a coo")
+    answer = conv.ask(engine, "u", "and if we are growing fast?")
+    assert answer.used_context and "hire" in answer.resolved and "small business" in answer.resolved
+    assert "Choosing between a VP of Operations and a COO" in answer.text
+
+
 def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
     lines = [
         {"id": 1, "question": "what does a head of operations do", "session": "a"},
