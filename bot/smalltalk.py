@@ -59,7 +59,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "introduce yourself", "who created you", "who programmed you", "who wrote you", "what is this bot",
         "whats this bot", "what's this bot", "what bot is this", "are you a robot", "what should i call you",
         "do you have a name", "what are you exactly", "who built this", "who made this", "who created this",
-        "who wrote this",
+        "who wrote this", "who am i talking to", "who am i talking with", "who am i chatting with",
+        "who am i chatting to", "who is this", "who's this", "whos this", "am i talking to a bot",
+        "am i talking to a human", "am i talking to a real person", "am i talking to a person",
+        "am i talking to ai", "am i talking to an ai", "is this a human", "is this a real person", "is this ai",
     ),
     "help": (
         "help", "help me", "what can you do", "what do you do", "how does this work", "what can i ask",
@@ -99,7 +102,7 @@ FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "
           "faqbot", "there", "mate", "buddy", "friend", "pal", "a", "lot", "and", "the", "for", "just",
           "then", "well", "oh", "ah", "um", "uh", "hmm", "doing", "u", "you", "too", "man", "dude",
           "please", "pls", "btw", "anyway", "now", "everybody", "yall", "y'all", "bro", "bruh", "fam", "sir",
-          "super", "bunch", "here", "exactly", "ok", "okay", "about"}
+          "super", "bunch", "here", "exactly", "ok", "okay", "about", "wait", "even", "actually", "right"}
 
 REPLIES: dict[str, str] = {
     "greeting": "Hi! I answer questions about {topics}. Ask me anything, e.g. \"{example}\".",
@@ -141,6 +144,7 @@ class SmallTalk:
 # Chat spellings folded before matching ("what can u do" is "what can you do").
 _CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "thanx": "thanks", "kinda": "kind of",
          "sorta": "sort of", "wanna": "want to", "gotta": "got to", "whatcha": "what are you"}
+_INTENSIFIER = re.compile(r"(?<![a-z'])(?:even|actually|really|just|literally)\s+")
 _CHAT_WORD = re.compile(r"(?<![a-z'])(?:" + "|".join(sorted(_CHAT, key=len, reverse=True)) + r")(?![a-z'])")
 
 
@@ -148,6 +152,7 @@ def detect(message: str) -> SmallTalk | None:
     """The small-talk category of a message, or None when it asks something."""
     text = normalize(message).replace("’", "'")
     text = _CHAT_WORD.sub(lambda m: _CHAT[m.group(0)], text)
+    text = _INTENSIFIER.sub("", text)  # "who am i even talking to" is "who am i talking to"
     found = [_CATEGORY[m.group(0)] for m in _PATTERN.finditer(text)]
     if not found:
         return None

@@ -22,6 +22,7 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("anyone here?", "greeting"), ("nice to meet you", "greeting"), ("gotta go", "bye"),
     ("what's your purpose", "identity"), ("can i ask you something", "help"),
     ("what kinds of things do you know about", "help"), ("hmm", "ack"), ("no worries", "ack"),
+    ("wait who am i even talking to", "identity"), ("am i talking to a bot?", "identity"),
     ("wrong answer", "rude"), ("who built this bot", "identity"), ("how does this work, what do i type", "help"),
 ])
 def test_small_talk_categories(message, category):
@@ -45,6 +46,7 @@ def test_most_specific_category_wins(message, category):
     "thanks, and who does the coo report to?", "what does a coo do", "help me understand the coo role",
     "who are you reporting to as a vp", "", "   ", "coo", "is the coo the boss",
     "tell me about the coo", "test the coo's budget plan", "thanks for the help, and what about the coo?",
+    "who is this coo person", "wait, who does the coo talk to",
 ])
 def test_questions_are_not_small_talk(message):
     assert detect(message) is None
