@@ -34,6 +34,8 @@ _WORD = re.compile(r"[a-z]+")
 # Words that start a job title when followed by "of ..." ("head of marketing"); known roles are
 # already rewritten to role terms by then, so what is left is a title the articles don't cover.
 _OF_TITLES = {"vp", "vps", "head", "heads", "director", "directors", "president", "svp", "evp", "chief"}
+# A question asking to choose between two roles without saying so ("should i aim for vp ops or coo").
+_CHOICE = re.compile(r"\b(?:should|would|could)\b.*\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+")
 
 
 def with_bigrams(terms: list[str]) -> list[str]:
@@ -427,6 +429,8 @@ class Analyzer:
             if len(words(alias)) > 1 and "-" not in alias and not self._indexed_phrase(alias):
                 idioms.update(words(alias))
             meanings.append(canonical)
+        if _CHOICE.search(canon):  # "should we hire a vp or a coo": whatever "choose between" means here
+            meanings += [canonical for _, canonical in self.vocabulary.expansions("choose between")]
         # A word a synonym explains is replaced by what it means when the articles don't use it
         # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
         kept = [w for w in own if w not in idioms and (w not in explained or stem(w) in self.indexed_terms)]

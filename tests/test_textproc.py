@@ -310,6 +310,20 @@ def test_query_keeps_forms_of_indexed_words(analyzer):
     assert stem("manages") in q.terms and stem("departments") in q.terms
 
 
+@pytest.mark.parametrize("question", ["should we hire a vp of ops or a coo", "would a coo or a vp ops suit me"])
+def test_should_one_role_or_another_asks_to_choose_between_them(analyzer, question):
+    chosen = analyzer.query("choose between a vp of ops and a coo").terms
+    meaning = [t for t in chosen if " " not in t and not t.startswith("role_")]
+    assert meaning and set(meaning) <= set(analyzer.query(question).terms)
+    assert not set(meaning) <= set(analyzer.query("who does budgeting, the vp ops or the coo").terms)
+
+
+def test_a_hyphenated_alias_keeps_its_words(vocab):
+    analyzer = Analyzer(vocab)
+    analyzer.learn(["A VP Operations role suits those who enjoy hands-on management."])
+    assert stem("hands") in analyzer.query("i like being hands-on").terms
+
+
 @pytest.mark.parametrize("question", ["who signs the contract", "who fixes things", "what about the shoes"])
 def test_query_leaves_common_english_words_alone(vocab, question):
     # "contract" is one letter from "contrast", "fixes" from "fires": real words, not typos.
