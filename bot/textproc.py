@@ -226,8 +226,14 @@ class _TermOf(dict):
 _TERM_OF = _TermOf()
 
 
+# Discourse markers whose words mean nothing of their own: "on the other hand" is no hand.
+_MARKERS = re.compile(r"\bon the other hand\b|\bon one hand\b|\bon the one hand\b")
+
+
 def content_terms(text: str) -> list[str]:
     """Stemmed content words of normalised text: what the TF-IDF vectoriser counts."""
+    if "hand" in text:
+        text = _MARKERS.sub(" ", text)
     return [t for t in map(_TERM_OF.__getitem__, words(text)) if t is not None]
 
 

@@ -159,6 +159,11 @@ def test_text_processing_needs_no_nltk_data(tmp_path, monkeypatch):
     assert content_terms("operations managers manage budgets") == ["oper", "manag", "manag", "budget"]
 
 
+def test_a_discourse_marker_is_no_content():
+    assert stem("hand") not in content_terms("on the other hand, the coo leads")
+    assert stem("hand") in content_terms("a hands-on approach")
+
+
 # -- the vocabulary file ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def vocab() -> Vocabulary:
