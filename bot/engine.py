@@ -26,6 +26,7 @@ from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
 from bot.textproc import normalize, stem
+from bot.vocabulary import ROLE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ _ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)
 # asks for that object ("who does a vp of operations report to").
 _STRANDED_TO = re.compile(r"\bto\W*$")
 _ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
+# What a question naming only a role asks, in words the vocabulary knows.
+ROLE_ONLY_QUESTION = "what do they do"
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
@@ -301,6 +304,12 @@ class Engine:
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         answer = self.answer_query(question, query)
+        if answer.topic is not None and query.roles and all(t.startswith(ROLE_PREFIX) for t in query.terms):
+            # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they
+            # do; the topic stays the role alone ("is that the same as a coo?" compares them).
+            general = self.answer_query(question, self.retriever.analyzer.query(f"{text} {ROLE_ONLY_QUESTION}"))
+            if general.kind == "answer":
+                answer = replace(general, topic=replace(general.topic, subject=answer.topic.subject))
         core = self._core_question(text, query)
         if core is not None:
             focused = self.answer_query(question, self.retriever.analyzer.query(core))

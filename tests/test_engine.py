@@ -294,3 +294,11 @@ def test_asking_who_works_with_the_ceo_asks_for_a_covered_role(engine, question,
 @pytest.mark.parametrize("question", ["what does a ceo do all day", "how much does a ceo earn"])
 def test_a_question_about_the_ceo_itself_is_not_answered(engine, question):
     assert engine.ask(question).kind == "unknown"
+
+
+@pytest.mark.parametrize("question", ["what is a vp of ops", "what does a vp of ops do", "vp of operations?"])
+def test_a_question_naming_only_a_role_gets_what_the_role_does(engine, question):
+    a = engine.ask(question)
+    assert a.kind == "answer" and "responsib" in a.text.lower()
+    assert a.section != "The Benefits of Hiring a VP of Operations"  # a short intro to a list elsewhere
+    assert a.topic.subject == ()  # the topic stays the role: "is that the same as a coo?" compares them
