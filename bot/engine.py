@@ -384,7 +384,8 @@ class Engine:
         # a coo?"), or "they" when the role named is one the articles are not about ("could they
         # take over from the ceo?").
         add_roles = bool(topic.roles) and not set(topic.roles) <= set(query.roles) and (
-            (not has_roles and (person or thing or ellipsis or (len(own_subject) <= 2 and not query.unknown_words)))
+            (not has_roles and (person or thing or ellipsis or (min(len(own_subject), query.asked) <= 2
+                                                                   and not query.unknown_words)))
             or (has_roles and (thing or (person and not self.retriever.covers_roles(query.roles))))
         )
         # The old subject, when the question has (almost) none of its own and is elliptical ("and

@@ -305,6 +305,15 @@ def test_a_follow_up_asking_the_same_of_another_role_stays_in_a_section_on_both(
     assert "COOs usually have a more extensive educational background" in answer.text
 
 
+def test_a_short_question_whose_words_a_synonym_explains_keeps_the_role(engine):
+    # "mba" also means education: the question still says only two things of its own
+    conv = Conversations(engine.settings)
+    conv.ask(engine, "u", "what degree do ops managers usually have")
+    answer = conv.ask(engine, "u", "is an mba needed?")
+    assert answer.used_context and answer.about == ("Operations Manager",)
+    assert "Master of Business Administration (MBA)" in answer.text
+
+
 def test_a_new_condition_asks_the_question_before_again(engine):
     conv = Conversations(engine.settings)
     conv.ask(engine, "u", "which one should i hire first for a small business, a vp of ops or a coo")
