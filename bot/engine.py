@@ -394,11 +394,13 @@ class Engine:
         clause = _DISCOURSE.sub("", text)
         elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
             _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
+        # Telling, not asking ("i like being hands-on"): more about the question before.
+        statement = not _ASKS.match(clause) and "?" not in text and not own_subject[2:]
         # Nothing asked of its own: "who can then?", "where do they differ?".
         nothing_new = not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
         add_subject = bool(topic.subject) and (
             (not has_roles and ((nothing_new and (ellipsis or person or not query.terms)) or thing
-                                or bool(_CONDITION.match(text))))
+                                or bool(_CONDITION.match(text)) or statement))
             # a fragment with words of its own says something ("so the coo reports to the ceo?")
             or (has_roles and elliptical and len(own_subject) <= (1 if _ASKS.match(clause) else 0))
         )

@@ -314,6 +314,14 @@ def test_a_short_question_whose_words_a_synonym_explains_keeps_the_role(engine):
     assert "Master of Business Administration (MBA)" in answer.text
 
 
+def test_telling_rather_than_asking_adds_to_the_question_before(engine):
+    conv = Conversations(engine.settings)
+    conv.ask(engine, "u", "how do i choose between a vp ops and a coo career")
+    answer = conv.ask(engine, "u", "i like being hands-on")
+    assert answer.used_context and "choose" in answer.resolved
+    assert "enjoy hands-on management" in answer.text
+
+
 def test_a_new_condition_asks_the_question_before_again(engine):
     conv = Conversations(engine.settings)
     conv.ask(engine, "u", "which one should i hire first for a small business, a vp of ops or a coo")
