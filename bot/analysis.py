@@ -21,6 +21,7 @@ from bot.textproc import (
     STOP_WORDS,
     content_terms,
     english_count,
+    is_content_word,
     needs_stemmer,
     normalize,
     possible_stems,
@@ -47,7 +48,7 @@ class SpellingCorrector:
     Candidates are the known words within a small Damerau-Levenshtein distance that keep the
     word's first letter (typos rarely hit it, and "want" is not "cant"): for words of up to eight
     letters the words one edit away, looked up; for longer ones the few within two edits, measured
-    with NLTK's edit distance (loaded then). The closest wins, ties going to the word the texts use
+    with ``edit_distance``. The closest wins, ties going to the word the texts use
     most, then the first in alphabetical order.
     """
 
@@ -120,10 +121,7 @@ class SpellingCorrector:
         if limit == 1:  # every word ``_near`` finds is exactly one edit away
             scored = [(1, -self.counts[c], c) for c in near]
         else:
-            from nltk.metrics.distance import edit_distance
-
-            scored = [(d, -self.counts[c], c) for c in near
-                      if (d := edit_distance(word, c, transpositions=True)) <= limit]
+            scored = [(d, -self.counts[c], c) for c in near if (d := edit_distance(word, c)) <= limit]
         return min(scored)[2] if scored else None
 
 
@@ -147,6 +145,29 @@ def _one_edit(word: str, letters: str) -> Iterator[str]:
                 yield head + c + tail[1:]
         for c in letters:
             yield head + c + tail
+
+
+def edit_distance(a: str, b: str) -> int:
+    """The Damerau-Levenshtein distance of two words (insertions, deletions, substitutions and
+    transpositions of neighbours, even with letters inserted between them): the very algorithm of
+    NLTK's ``edit_distance(a, b, transpositions=True)`` (checked equal in the tests), kept here
+    because importing ``nltk.metrics`` costs a second (NLTK's package ``__init__``)."""
+    # lev[i][j]: the distance of a[:i] and b[:j]
+    lev = [list(range(len(b) + 1))] + [[i] + [0] * len(b) for i in range(1, len(a) + 1)]
+    last_row: dict[str, int] = {}  # the last row (1-based) whose letter of ``a`` was this one
+    for i in range(1, len(a) + 1):
+        last_match = 0  # the last column of this row whose letter of ``b`` equals a[i - 1]
+        for j in range(1, len(b) + 1):
+            k, m = last_row.get(b[j - 1], 0), last_match
+            same = a[i - 1] == b[j - 1]
+            if same:
+                last_match = j
+            best = min(lev[i - 1][j] + 1, lev[i][j - 1] + 1, lev[i - 1][j - 1] + (not same))
+            if k > 0 and m > 0:  # swap a[k-1] and b[m-1], with what lies between them edited
+                best = min(best, lev[k - 1][m - 1] + i - k + j - m - 1)
+            lev[i][j] = best
+        last_row[a[i - 1]] = i
+    return lev[len(a)][len(b)]
 
 
 def _letter_counts(words: list[str]) -> np.ndarray:
@@ -375,13 +396,17 @@ class Analyzer:
             return []  # a typo: the corrected question is analysed as usual
         found += words(self.vocabulary.canonicalize(text))  # the words ``_query`` stems are among these
 
-        def stemmed(w: str) -> bool:  # stop words are never stemmed (title words may be): no clash
-            return w not in STOP_WORDS or w in self.vocabulary.titles
+        def stemmed(w: str) -> bool:
+            # Single letters and stop words never become terms (title words are stemmed to be
+            # looked up): their stems clash with nothing.
+            return len(w) > 1 and (w not in STOP_WORDS or w in self.vocabulary.titles)
 
         if self._meaning_stems is None:  # what every meaning's words stem (or may stem) to
+            meanings = [normalize(c) for c in self.vocabulary.terms]
             self._meaning_stems = set().union(*(possible_stems(w) if needs_stemmer(w) else {stem(w)}
-                                                for c in self.vocabulary.terms for w in words(normalize(c))
-                                                if stemmed(w)))
+                                                for m in meanings for w in words(m) if stemmed(w)))
+            # A meaning without terms is told apart by its text (``_subject``'s key).
+            self._meaning_stems.update(m for m in meanings if not any(map(is_content_word, words(m))))
         unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
         taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)}
         for word in unseen:

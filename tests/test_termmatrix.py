@@ -196,7 +196,11 @@ def test_stop_words_equal_scikit_learn():
 
 @pytest.mark.parametrize("question", ["what does a coo earn", "whats the weather in tokyo",
                                       "who develops the operational strategy",  # a form the articles lack
-                                      "best pizza topping in napoli"])
+                                      "best pizza topping in napoli",
+                                      "best pizza toppings",  # a common English word's stem
+                                      "convert 50 fahrenheit to celsius",  # words that are their own stem
+                                      "how do i center a div in css",
+                                      "who negotiates the big deals"])  # a long word near known ones
 def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine, question):
     engine.ask("what does a coo earn")  # the session's index exists on disk
     code = (
@@ -216,7 +220,9 @@ def test_unknown_words_left_unstemmed_change_no_score(built):
     questions = ["whats the weather in tokyo", "best pizza topping in napoli", "coo salary in zurich francs",
                  "does the coo handle kubernetes clusters", "tokyo tokyos weathering", "ops manager vs quokka",
                  "vp of sales pay", "is the coo a wizard or a wizardess", "frobnicating the operations budget",
-                 "hiring hirings toppings", "what does a ceo do on mars"]
+                 "hiring hirings toppings", "what does a ceo do on mars",
+                 # made-up words ending like inflections, which only NLTK could stem
+                 "the coo zorbles quokkas", "blorptastic frobnications", "does a vp of ops glimmerize"]
     left = 0
     for question in questions:
         unstemmed = built.analyzer._unstemmed_words(question)
@@ -247,6 +253,30 @@ def test_edit_distance_pre_checks_never_miss_what_nltk_accepts():
         assert (b in set(_one_edit(a, "abcd"))) == (dist <= 1), (a, b)  # exactly the words one edit away
         if dist <= 2:
             assert _may_be_within(a, b, 2), (a, b)
+
+
+def test_edit_distance_is_nltks():
+    from nltk.metrics.distance import edit_distance as nltk_edit_distance
+
+    from bot.analysis import edit_distance
+
+    rng = random.Random(11)
+    for _ in range(20_000):
+        a = "".join(rng.choice("abcde") for _ in range(rng.randint(0, 9)))
+        b = list(a)
+        for _ in range(rng.randint(0, 4)):  # a few deletions, insertions, substitutions, swaps
+            i = rng.randint(0, len(b))
+            edit = rng.randrange(4)
+            if edit == 0 and i < len(b):
+                del b[i]
+            elif edit == 1:
+                b.insert(i, rng.choice("abcdef"))
+            elif edit == 2 and i < len(b):
+                b[i] = rng.choice("abcdef")
+            elif edit == 3 and i + 1 < len(b):
+                b[i], b[i + 1] = b[i + 1], b[i]
+        b = "".join(b)
+        assert edit_distance(a, b) == nltk_edit_distance(a, b, transpositions=True), (a, b)
 
 
 def test_speller_without_a_near_word_finds_nothing():

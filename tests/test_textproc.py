@@ -89,6 +89,35 @@ def test_possible_stems_hold_nltk_stems():
         assert _stemmer().stem(word) in possible_stems(word), word
 
 
+def test_words_snowball_leaves_alone_are_their_own_stems():
+    """What ``stem`` answers without NLTK for words ending in none of Snowball's endings
+    ("celsius", "css", "python"): NLTK's stem, on every word of pyspellchecker's list too."""
+    from bot.textproc import _english, _own_stem
+
+    found = set(words(normalize(" ".join(p.read_text(encoding="utf-8") for p in KNOWLEDGE.glob("*.md")))))
+    found |= {w for w in _english() if w.isascii() and w.isalnum() and w.islower()}
+    own = [word for word in sorted(found | _suffixed_words(60_000, seed=5)) if _own_stem(word)]
+    assert len(own) > 40_000
+    for word in own:
+        assert _stemmer().stem(word) == word, word
+    assert not any(map(_own_stem, ["celsiuses", "css's", "Python", "famous", "toppings", "fell"]))
+
+
+def test_common_english_stems_are_unpacked_when_first_needed(monkeypatch):
+    import bot.textproc as textproc
+
+    for name, empty in (("_STEMS", {}), ("_COMMON", {}), ("_PACKED", None)):  # restored afterwards
+        monkeypatch.setattr(textproc, name, empty)
+    textproc.remember_stems({"salaries": "salari"}, textproc.pack_stems({"toppings": "top", "pizzas": "pizza"}))
+    assert textproc._PACKED is not None and not textproc._COMMON  # nothing unpacked yet
+    assert stem("salaries") == "salari" and textproc._PACKED is not None
+    assert not textproc.needs_stemmer("toppings") and stem("toppings") == "top" and textproc._PACKED is None
+    assert textproc.needs_stemmer("zqxjvvies")
+    for broken in ("toppings", "toppings top ", "toppings  top", 3):
+        with pytest.raises(ValueError):
+            textproc.remember_stems({}, broken)
+
+
 def test_words_as_stems_stand_for_themselves_only_within():
     from bot.textproc import needs_stemmer, words_as_stems
 
