@@ -251,6 +251,8 @@ class Analyzer:
         self.indexed_terms: set[str] | _TermsView = set()  # stems used by the passages
         self.indexed_pairs: set[str] | _TermsView = set()  # adjacent stem pairs used by the passages
         self._vocabulary_words = vocabulary.alias_words()
+        self._stop_words = STOP_WORDS | vocabulary.stopwords  # a question's words left out
+        self._title_words = _OF_TITLES | vocabulary.titles  # see ``_unknown_titles``
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
 
@@ -360,10 +362,10 @@ class Analyzer:
 
     def _correction(self, word: str) -> str | None:
         """The word a question's ``word`` is a typo of, or None when it is meant as typed."""
-        if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
-            return None
         speller = self.speller
-        if speller is None or word in speller or len(word) < speller.min_length:
+        if speller is None or len(word) < speller.min_length or word in speller.counts:
+            return None
+        if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
             return None
         count = english_count(word)
         if count >= RARE_ENGLISH_WORD_COUNT:  # a common word: no need to look for what was meant
@@ -429,19 +431,12 @@ class Analyzer:
 
     def _query(self, question: str) -> Query:
         text = normalize(question)
-        corrections: dict[str, str] = {}
-
-        def fix(match: re.Match[str]) -> str:
-            word = match.group(0)
-            fixed = self._correction(word)
-            if fixed is None:
-                return word
-            corrections[word] = fixed
-            return fixed
-
-        text = _WORD.sub(fix, text)
+        corrections = {word: fixed for word in dict.fromkeys(_WORD.findall(text))
+                       if (fixed := self._correction(word)) is not None}
+        if corrections:  # most questions have none: no rewriting then
+            text = _WORD.sub(lambda match: corrections.get(match.group(0), match.group(0)), text)
         canon = self.vocabulary.canonicalize(text)
-        stop = STOP_WORDS | self.vocabulary.stopwords
+        stop = self._stop_words
         own = [w for w in words(canon) if w not in stop and (len(w) > 1 or w.startswith("$"))]
         explained: set[str] = set()  # words a synonym accounts for
         idioms: set[str] = set()  # words of a multi-word phrase ("in common", "make sure")
@@ -494,8 +489,10 @@ class Analyzer:
         A title word counts as known when the articles use it with the same qualifier
         ("department managers") or, without a qualifier, use the word at all.
         """
-        found = []
         tokens = words(canonical_text)
+        if self._title_words.isdisjoint(tokens):  # most questions name no title
+            return []
+        found = []
         for i, word in enumerate(tokens):
             # "vp of sales", "head of marketing": role names not rewritten to a known role.
             if word in _OF_TITLES and tokens[i + 1:i + 2] == ["of"] and len(tokens) > i + 2 \

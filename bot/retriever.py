@@ -464,7 +464,7 @@ class TfidfRetriever:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        if self.sublinear_tf:
+        if self.sublinear_tf and sum(counts.values()) > len(counts):  # else all are 1, and 1 + log(1) is 1
             tf = 1.0 + np.log(tf)
         weights = tf * self._idf[cols]
         return cols, weights / np.sqrt(weights.dot(weights))  # what np.linalg.norm computes, minus its checks
@@ -473,7 +473,7 @@ class TfidfRetriever:
         """Per passage, how much it is about the asked roles (0..1)."""
         cols = tuple(self._role_column[r] for r in roles if r in self._role_column)
         if not cols:
-            return np.ones(len(self.passages_), dtype=np.float32)
+            return self._per_roles((), lambda: np.ones(len(self.passages_), dtype=np.float32))
         return self._per_roles(cols, lambda: self._support[:, list(cols)].mean(axis=1).astype(np.float32))
 
     def _per_roles(self, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
@@ -512,16 +512,16 @@ class TfidfRetriever:
             return zeros, zeros, support
         # Scores are read from the question's terms' postings (columns), in ascending column
         # order: the same float32 sums as multiplying every passage row by the dense vector.
-        order = np.argsort(cols)
+        order = cols.argsort()
         cols, weights = cols[order], weights[order]
         body = self.body_.dot(cols, weights)
         # Headings and sentences are matched on what is said; who it is about is the role
         # support's job (a bullet under "Responsibilities of a COO" rarely repeats "COO", and a
         # heading naming one of two roles asked about is no better for it).
         said = ~self._is_role_term[cols]
-        context = self.context_.dot(cols[said], weights[said])
-        best_sentence = self.sentences_.dot_max(cols[said], weights[said], self.sentence_owner_, n,
-                                                self._unit_owners)
+        said_cols, said_weights = cols[said], weights[said]
+        context = self.context_.dot(said_cols, said_weights)
+        best_sentence = self.sentences_.dot_max(said_cols, said_weights, self.sentence_owner_, n, self._unit_owners)
         coverage = self._coverage(query)
         w = self.weights
         ranking = (w.body * body + w.sentence * best_sentence + w.context * context)

@@ -17,7 +17,7 @@ from bot.textproc import (
     stem,
     words,
 )
-from bot.vocabulary import Vocabulary, VocabularyError, _phrase_pattern, role_token
+from bot.vocabulary import Vocabulary, VocabularyError, phrase_pattern, role_token
 
 
 # -- normalising ------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_longest_alias_wins_and_only_whole_words_match(vocab):
     assert canon(vocab, "cooperation and coordinators") == "cooperation and coordinators"
 
 
-def test_phrase_patterns_match_like_one_longest_first_alternation(vocab):
+def testphrase_patterns_match_like_one_longest_first_alternation(vocab):
     """Phrases are grouped by first character for speed: the same matches as the plain pattern."""
     import random
     import re
@@ -230,11 +230,26 @@ def test_phrase_patterns_match_like_one_longest_first_alternation(vocab):
     for phrases in (list(vocab._role_of), list(vocab._term_of)):
         plain = "|".join(re.escape(p) for p in sorted(set(phrases), key=len, reverse=True))
         reference = re.compile(rf"(?<![\w$])(?:{plain})(?![\w$])")
-        grouped = _phrase_pattern(phrases)
+        grouped = phrase_pattern(phrases)
         pieces = [*phrases, *(w for p in phrases for w in p.split()), "x", "-", "$", "the", "s", "'s"]
         for _ in range(5000):
             text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
             assert [m.span() for m in grouped.finditer(text)] == [m.span() for m in reference.finditer(text)]
+
+
+def test_small_talk_pattern_matches_like_one_longest_first_alternation():
+    import random
+    import re
+
+    from bot.smalltalk import _PATTERN, PHRASES
+
+    phrases = sorted({p for ps in PHRASES.values() for p in ps}, key=len, reverse=True)
+    reference = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, phrases)) + r")(?![\w'])")
+    pieces = [*phrases, *(w for p in phrases for w in p.split()), "x", "'", "coo", "s", "'s", "?"]
+    rng = random.Random(6)
+    for _ in range(5000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        assert [m.span() for m in _PATTERN.finditer(text)] == [m.span() for m in reference.finditer(text)]
 
 
 def test_role_names_for_display(vocab):
