@@ -100,6 +100,25 @@ def test_column_scoring_equals_the_row_wise_product(built):
             assert np.array_equal(got, csr @ dense)
 
 
+def test_a_small_index_scores_its_fields_at_once_to_the_bit(built):
+    """``_field_sums`` (all fields from one matrix) gives what the matrices' own sums give."""
+    assert built._fields is not None  # the bundled articles make a small index
+    questions = [json.loads(line)["question"] for line in (REPO / "tests" / "eval" / "questions.jsonl").open()]
+    fields = built._fields
+    for question in [*questions, "", "the", "coo", "vp ops vs coo vs ops manager salary", "zorblax quux"]:
+        query = built.analyzer.query(question)
+        try:
+            built._fields = fields
+            at_once, hits = built._scores(query), built.retrieve(query, k=10)
+            built._fields = None
+            one_by_one, slow_hits = built._scores(query), built.retrieve(query, k=10)
+        finally:
+            built._fields = fields
+        for x, y in zip(at_once[:3], one_by_one[:3], strict=True):
+            assert np.array_equal(x.view(np.int32), y.view(np.int32)), question
+        assert hits == slow_hits, question
+
+
 @pytest.mark.parametrize("n_rows", [10_000, 6000, 50])  # sparse, sparse, dense (few rows)
 def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
     """Sparse and nearly dense columns, all rows or a few: the same float32 sums."""
