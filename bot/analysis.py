@@ -357,7 +357,10 @@ class Analyzer:
         return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
 
     def query(self, question: str) -> Query:
-        with words_as_stems(self._unstemmed_words(question)):
+        unstemmed = self._unstemmed_words(question)
+        if not unstemmed:  # most questions (entering the context costs more than a tenth of this)
+            return self._query(question)
+        with words_as_stems(unstemmed):
             return self._query(question)
 
     def _correction(self, word: str) -> str | None:
@@ -436,8 +439,9 @@ class Analyzer:
         if corrections:  # most questions have none: no rewriting then
             text = _WORD.sub(lambda match: corrections.get(match.group(0), match.group(0)), text)
         canon = self.vocabulary.canonicalize(text)
+        tokens = words(canon)
         stop = self._stop_words
-        own = [w for w in words(canon) if w not in stop and (len(w) > 1 or w.startswith("$"))]
+        own = [w for w in tokens if w not in stop and (len(w) > 1 or w.startswith("$"))]
         explained: set[str] = set()  # words a synonym accounts for
         idioms: set[str] = set()  # words of a multi-word phrase ("in common", "make sure")
         meanings: list[str] = []
@@ -452,15 +456,16 @@ class Analyzer:
         # Word pairs only from words that stand together: the question's own, or one synonym's.
         groups = [content_terms(" ".join(kept)), *(content_terms(m) for m in dict.fromkeys(meanings))]
         unigrams = list(dict.fromkeys(t for g in groups for t in g))
-        pairs = [t for g in groups for t in with_bigrams(g) if " " in t] if self.bigrams else []
+        pairs = [f"{a} {b}" for g in groups for a, b in pairwise(g)] if self.bigrams else []
         terms = unigrams + list(dict.fromkeys(pairs))
         unknown = [
             w for w in own
             if w not in explained and not w.startswith(("$", ROLE_PREFIX)) and stem(w) not in self.indexed_terms
         ]
+        roles = list(dict.fromkeys(w for w in tokens if w.startswith(ROLE_PREFIX))) if ROLE_PREFIX in canon else []
         return Query(
-            text=canon, terms=terms, roles=self.roles_in(canon),
-            unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
+            text=canon, terms=terms, roles=roles,  # as ``roles_in(canon)``
+            unknown_titles=self._unknown_titles(tokens), unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
             asked=len(set(own)),
         )
@@ -483,13 +488,13 @@ class Analyzer:
                 out.append(phrase)
         return out
 
-    def _unknown_titles(self, canonical_text: str) -> list[str]:
-        """Job titles named in a question that the knowledge base never uses ("project manager").
+    def _unknown_titles(self, tokens: list[str]) -> list[str]:
+        """Job titles named in a question (its canonical text's ``words``) that the knowledge base
+        never uses ("project manager").
 
         A title word counts as known when the articles use it with the same qualifier
         ("department managers") or, without a qualifier, use the word at all.
         """
-        tokens = words(canonical_text)
         if self._title_words.isdisjoint(tokens):  # most questions name no title
             return []
         found = []
