@@ -20,7 +20,7 @@ import numpy as np
 from bot.textproc import (
     STOP_WORDS,
     content_terms,
-    english_count,
+    english_count_at_least,
     is_content_word,
     needs_stemmer,
     normalize,
@@ -130,6 +130,7 @@ class SpellingCorrector:
 # file ("manger" -> "manager", "directer" -> "director").
 ENGLISH_WORD_MIN_COUNT = 100
 RARE_ENGLISH_WORD_COUNT = 1000
+ENGLISH_COUNT_STEPS = (RARE_ENGLISH_WORD_COUNT, ENGLISH_WORD_MIN_COUNT)  # what an index records of each word
 
 
 def _one_edit(word: str, letters: str) -> Iterator[str]:
@@ -370,7 +371,7 @@ class Analyzer:
             return None
         if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
             return None
-        count = english_count(word)
+        count = english_count_at_least(word, ENGLISH_COUNT_STEPS)
         if count >= RARE_ENGLISH_WORD_COUNT:  # a common word: no need to look for what was meant
             return None
         fixed = speller.correct(word)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -228,6 +228,51 @@ def _english() -> dict[str, int]:
 def english_count(word: str) -> int:
     """How often ``word`` occurs in pyspellchecker's English frequency list (0: not a word)."""
     return int(_english().get(word, 0))
+
+
+# How common the words of pyspellchecker's list are, recorded by the index loaded last: count
+# steps (descending) -> their words, packed as ``english_words`` makes them; unpacked when first
+# needed into (the steps, word -> the step it reaches).
+_PACKED_WORDS: dict[int, str] | None = None
+_WORD_STEPS: tuple[tuple[int, ...], dict[str, int]] = ((), {})
+
+
+def english_words(steps: Sequence[int]) -> dict[int, str]:
+    """For each count of ``steps`` (descending), the lower-case words of pyspellchecker's list
+    that reach it but not the step before, joined by spaces: what an index records so that
+    ``english_count_at_least`` needs no list (which takes a seventh of a second to load)."""
+    found: dict[int, list[str]] = {step: [] for step in steps}
+    for word, count in _english().items():
+        step = next((step for step in steps if count >= step), None)
+        if step is not None and word.isascii() and word.isalpha() and word.islower():
+            found[step].append(word)
+    return {step: " ".join(sorted(words_)) for step, words_ in found.items()}
+
+
+def remember_english(packed: Mapping[int, str]) -> None:
+    """Take what ``english_words`` packed (for the index just loaded) as how common words are."""
+    global _PACKED_WORDS
+    if not all(isinstance(step, int) and isinstance(words_, str) for step, words_ in packed.items()):
+        raise ValueError("English words are not packed by count")
+    with _PACKED_LOCK:
+        _PACKED_WORDS = dict(packed) or None
+
+
+def english_count_at_least(word: str, steps: Sequence[int]) -> int:
+    """The largest of ``steps`` (descending) that ``word``'s count in pyspellchecker's English
+    list reaches, else 0: from what the index loaded last recorded for these steps, if it did."""
+    global _PACKED_WORDS, _WORD_STEPS
+    if _PACKED_WORDS is not None:
+        with _PACKED_LOCK:
+            if _PACKED_WORDS is not None:
+                reached = {w: step for step, packed in _PACKED_WORDS.items() for w in packed.split()}
+                _WORD_STEPS = (tuple(sorted(_PACKED_WORDS, reverse=True)), reached)
+                _PACKED_WORDS = None
+    recorded_steps, reached = _WORD_STEPS
+    if recorded_steps == tuple(steps) and word.isascii() and word.isalpha() and word.islower():
+        return reached.get(word, 0)
+    count = english_count(word)
+    return next((step for step in steps if count >= step), 0)
 
 
 def common_english_stems(min_count: int = 100) -> dict[str, str]:

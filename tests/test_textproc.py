@@ -118,6 +118,23 @@ def test_common_english_stems_are_unpacked_when_first_needed(monkeypatch):
             textproc.remember_stems({}, broken)
 
 
+def test_how_common_english_words_are_as_an_index_records_it(monkeypatch):
+    import bot.textproc as textproc
+    from bot.analysis import ENGLISH_COUNT_STEPS
+
+    monkeypatch.setattr(textproc, "_WORD_STEPS", ((), {}))  # restored afterwards
+    monkeypatch.setattr(textproc, "_PACKED_WORDS", None)
+    words_ = [w for w in textproc._english() if w.isascii() and w.isalpha() and w.islower()]
+    words_ += ["zorblax", "quokkaz", "x"]
+    from_list = [textproc.english_count_at_least(w, ENGLISH_COUNT_STEPS) for w in words_]
+    assert {0, 100, 1000} <= set(from_list)
+    textproc.remember_english(textproc.english_words(ENGLISH_COUNT_STEPS))
+    assert [textproc.english_count_at_least(w, ENGLISH_COUNT_STEPS) for w in words_] == from_list
+    assert textproc._WORD_STEPS[0] == ENGLISH_COUNT_STEPS
+    with pytest.raises(ValueError):
+        textproc.remember_english({"100": "abc"})
+
+
 def test_words_as_stems_stand_for_themselves_only_within():
     from bot.textproc import needs_stemmer, words_as_stems
 
