@@ -364,7 +364,7 @@ class TfidfRetriever:
         self._heading_code = self._role_codes(self._heading_roles)
         self._title_roles = self.role_title_ > 0
         self._title_code = self._role_codes(self._title_roles)
-        self._focus: dict[int, tuple[str, ...]] = {}
+        self._focus = self._focus_table()
         # A small index also keeps each term's weights in the passages' texts, headings and units
         # and its presence (twice: for coverage with and without roles) side by side in one dense
         # matrix: a question's five sums over them are then one gather and a sum of a few wide
@@ -667,18 +667,25 @@ class TfidfRetriever:
 
     def focus(self, i: int) -> tuple[str, ...]:
         """The roles passage ``i`` is about: named in its heading, else in the most sentences."""
-        found = self._focus.get(i)
-        if found is None:  # worked out for the passages retrieved, not for all of them on load
-            found = self._focus[i] = self._passage_focus(i)
-        return found
+        return self._focus[i]
 
-    def _passage_focus(self, i: int) -> tuple[str, ...]:
+    def _focus_table(self) -> list[tuple[str, ...]]:
+        """``focus`` of every passage, worked out for all at once (a few NumPy calls, then one
+        tuple per kind of passage: there are few)."""
         covered = [j for j, r in enumerate(self.roles_) if r in self._covered_roles]
-        heading = [self.roles_[j] for j in covered if self.role_heading_[i, j] > 0]
-        if heading:
-            return tuple(heading)
-        mentions = self.role_mentions_[i, covered] if covered else np.zeros(0)
-        if not len(mentions) or mentions.max() <= 0:
-            return ()
-        top = 2 if mentions.max() >= 2 else 1
-        return tuple(self.roles_[j] for j, m in zip(covered, mentions, strict=True) if m >= top)
+        if not covered:
+            return [()] * len(self.passages_)
+        heading = self.role_heading_[:, covered] > 0
+        mentions = self.role_mentions_[:, covered]
+        # The roles in the most sentences: those in two or more when one is, else those in one
+        # (none when no role is mentioned).
+        mentioned = mentions >= np.where(mentions.max(axis=1, keepdims=True) >= 2, 2, 1)
+        about = np.where(heading.any(axis=1, keepdims=True), heading, mentioned)
+        if len(covered) <= 62:  # each passage's roles as one number (bit j: role j): a tenth of the time
+            bits = np.arange(len(covered), dtype=np.int64)
+            codes, which = np.unique(about @ (1 << bits), return_inverse=True)
+            kinds = (codes[:, None] >> bits) & 1
+        else:
+            kinds, which = np.unique(about, axis=0, return_inverse=True)
+        names = [tuple(self.roles_[covered[j]] for j in np.flatnonzero(row).tolist()) for row in kinds]
+        return [names[k] for k in which.ravel().tolist()]

@@ -100,6 +100,18 @@ def test_column_scoring_equals_the_row_wise_product(built):
             assert np.array_equal(got, csr @ dense)
 
 
+def test_passages_focus_worked_out_at_once_is_each_ones(built):
+    """``focus`` (a table made on load) is what working it out passage by passage gives."""
+    roles, covered = built.roles_, [j for j, r in enumerate(built.roles_) if r in built._covered_roles]
+    assert any(built.focus(i) for i in range(len(built.passages_)))
+    for i in range(len(built.passages_)):
+        heading = tuple(roles[j] for j in covered if built.role_heading_[i, j] > 0)
+        mentions = [built.role_mentions_[i, j] for j in covered]
+        top = 2 if max(mentions, default=0) >= 2 else 1
+        mentioned = tuple(roles[j] for j, m in zip(covered, mentions, strict=True) if m >= top)
+        assert built.focus(i) == (heading or mentioned), i
+
+
 def test_a_small_index_scores_its_fields_at_once_to_the_bit(built):
     """``_field_sums`` (all fields from one matrix) gives what the matrices' own sums give."""
     assert built._fields is not None  # the bundled articles make a small index
