@@ -20,7 +20,8 @@ import numpy as np
 from bot.textproc import (
     STOP_WORDS,
     content_terms,
-    english_count,
+    english_count_at_least,
+    is_content_word,
     needs_stemmer,
     normalize,
     possible_stems,
@@ -49,7 +50,7 @@ class SpellingCorrector:
     Candidates are the known words within a small Damerau-Levenshtein distance that keep the
     word's first letter (typos rarely hit it, and "want" is not "cant"): for words of up to eight
     letters the words one edit away, looked up; for longer ones the few within two edits, measured
-    with NLTK's edit distance (loaded then). The closest wins, ties going to the word the texts use
+    with ``edit_distance``. The closest wins, ties going to the word the texts use
     most, then the first in alphabetical order.
     """
 
@@ -122,10 +123,7 @@ class SpellingCorrector:
         if limit == 1:  # every word ``_near`` finds is exactly one edit away
             scored = [(1, -self.counts[c], c) for c in near]
         else:
-            from nltk.metrics.distance import edit_distance
-
-            scored = [(d, -self.counts[c], c) for c in near
-                      if (d := edit_distance(word, c, transpositions=True)) <= limit]
+            scored = [(d, -self.counts[c], c) for c in near if (d := edit_distance(word, c)) <= limit]
         return min(scored)[2] if scored else None
 
 
@@ -134,6 +132,7 @@ class SpellingCorrector:
 # file ("manger" -> "manager", "directer" -> "director").
 ENGLISH_WORD_MIN_COUNT = 100
 RARE_ENGLISH_WORD_COUNT = 1000
+ENGLISH_COUNT_STEPS = (RARE_ENGLISH_WORD_COUNT, ENGLISH_WORD_MIN_COUNT)  # what an index records of each word
 
 
 def _one_edit(word: str, letters: str) -> Iterator[str]:
@@ -149,6 +148,29 @@ def _one_edit(word: str, letters: str) -> Iterator[str]:
                 yield head + c + tail[1:]
         for c in letters:
             yield head + c + tail
+
+
+def edit_distance(a: str, b: str) -> int:
+    """The Damerau-Levenshtein distance of two words (insertions, deletions, substitutions and
+    transpositions of neighbours, even with letters inserted between them): the very algorithm of
+    NLTK's ``edit_distance(a, b, transpositions=True)`` (checked equal in the tests), kept here
+    because importing ``nltk.metrics`` costs a second (NLTK's package ``__init__``)."""
+    # lev[i][j]: the distance of a[:i] and b[:j]
+    lev = [list(range(len(b) + 1))] + [[i] + [0] * len(b) for i in range(1, len(a) + 1)]
+    last_row: dict[str, int] = {}  # the last row (1-based) whose letter of ``a`` was this one
+    for i in range(1, len(a) + 1):
+        last_match = 0  # the last column of this row whose letter of ``b`` equals a[i - 1]
+        for j in range(1, len(b) + 1):
+            k, m = last_row.get(b[j - 1], 0), last_match
+            same = a[i - 1] == b[j - 1]
+            if same:
+                last_match = j
+            best = min(lev[i - 1][j] + 1, lev[i][j - 1] + 1, lev[i - 1][j - 1] + (not same))
+            if k > 0 and m > 0:  # swap a[k-1] and b[m-1], with what lies between them edited
+                best = min(best, lev[k - 1][m - 1] + i - k + j - m - 1)
+            lev[i][j] = best
+        last_row[a[i - 1]] = i
+    return lev[len(a)][len(b)]
 
 
 def _letter_counts(words: list[str]) -> np.ndarray:
@@ -232,6 +254,8 @@ class Analyzer:
         self.indexed_terms: set[str] | _TermsView = set()  # stems used by the passages
         self.indexed_pairs: set[str] | _TermsView = set()  # adjacent stem pairs used by the passages
         self._vocabulary_words = vocabulary.alias_words()
+        self._stop_words = STOP_WORDS | vocabulary.stopwords  # a question's words left out
+        self._title_words = _OF_TITLES | vocabulary.titles  # see ``_unknown_titles``
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
 
@@ -336,17 +360,20 @@ class Analyzer:
         return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
 
     def query(self, question: str) -> Query:
-        with words_as_stems(self._unstemmed_words(question)):
+        unstemmed = self._unstemmed_words(question)
+        if not unstemmed:  # most questions (entering the context costs more than a tenth of this)
+            return self._query(question)
+        with words_as_stems(unstemmed):
             return self._query(question)
 
     def _correction(self, word: str) -> str | None:
         """The word a question's ``word`` is a typo of, or None when it is meant as typed."""
+        speller = self.speller
+        if speller is None or len(word) < speller.min_length or word in speller.counts:
+            return None
         if word in self.vocabulary.stopwords:  # chat filler is meant as typed: "stuff" is not "staff"
             return None
-        speller = self.speller
-        if speller is None or word in speller or len(word) < speller.min_length:
-            return None
-        count = english_count(word)
+        count = english_count_at_least(word, ENGLISH_COUNT_STEPS)
         if count >= RARE_ENGLISH_WORD_COUNT:  # a common word: no need to look for what was meant
             return None
         fixed = speller.correct(word)
@@ -377,13 +404,17 @@ class Analyzer:
             return []  # a typo: the corrected question is analysed as usual
         found += words(self.vocabulary.canonicalize(text))  # the words ``_query`` stems are among these
 
-        def stemmed(w: str) -> bool:  # stop words are never stemmed (title words may be): no clash
-            return w not in STOP_WORDS or w in self.vocabulary.titles
+        def stemmed(w: str) -> bool:
+            # Single letters and stop words never become terms (title words are stemmed to be
+            # looked up): their stems clash with nothing.
+            return len(w) > 1 and (w not in STOP_WORDS or w in self.vocabulary.titles)
 
         if self._meaning_stems is None:  # what every meaning's words stem (or may stem) to
+            meanings = [normalize(c) for c in self.vocabulary.terms]
             self._meaning_stems = set().union(*(possible_stems(w) if needs_stemmer(w) else {stem(w)}
-                                                for c in self.vocabulary.terms for w in words(normalize(c))
-                                                if stemmed(w)))
+                                                for m in meanings for w in words(m) if stemmed(w)))
+            # A meaning without terms is told apart by its text (``_subject``'s key).
+            self._meaning_stems.update(m for m in meanings if not any(map(is_content_word, words(m))))
         unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
         taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)}
         for word in unseen:
@@ -406,20 +437,14 @@ class Analyzer:
 
     def _query(self, question: str) -> Query:
         text = normalize(question)
-        corrections: dict[str, str] = {}
-
-        def fix(match: re.Match[str]) -> str:
-            word = match.group(0)
-            fixed = self._correction(word)
-            if fixed is None:
-                return word
-            corrections[word] = fixed
-            return fixed
-
-        text = _WORD.sub(fix, text)
+        corrections = {word: fixed for word in dict.fromkeys(_WORD.findall(text))
+                       if (fixed := self._correction(word)) is not None}
+        if corrections:  # most questions have none: no rewriting then
+            text = _WORD.sub(lambda match: corrections.get(match.group(0), match.group(0)), text)
         canon = self.vocabulary.canonicalize(text)
-        stop = STOP_WORDS | self.vocabulary.stopwords
-        own = [w for w in words(canon) if w not in stop and (len(w) > 1 or w.startswith("$"))]
+        tokens = words(canon)
+        stop = self._stop_words
+        own = [w for w in tokens if w not in stop and (len(w) > 1 or w.startswith("$"))]
         explained: set[str] = set()  # words a synonym accounts for
         idioms: set[str] = set()  # words of a multi-word phrase ("in common", "make sure")
         meanings: list[str] = []
@@ -437,15 +462,16 @@ class Analyzer:
         # Word pairs only from words that stand together: the question's own, or one synonym's.
         groups = [content_terms(" ".join(kept)), *(content_terms(m) for m in dict.fromkeys(meanings))]
         unigrams = list(dict.fromkeys(t for g in groups for t in g))
-        pairs = [t for g in groups for t in with_bigrams(g) if " " in t] if self.bigrams else []
+        pairs = [f"{a} {b}" for g in groups for a, b in pairwise(g)] if self.bigrams else []
         terms = unigrams + list(dict.fromkeys(pairs))
         unknown = [
             w for w in own
             if w not in explained and not w.startswith(("$", ROLE_PREFIX)) and stem(w) not in self.indexed_terms
         ]
+        roles = list(dict.fromkeys(w for w in tokens if w.startswith(ROLE_PREFIX))) if ROLE_PREFIX in canon else []
         return Query(
-            text=canon, terms=terms, roles=self.roles_in(canon),
-            unknown_titles=self._unknown_titles(canon), unknown_words=unknown, corrections=corrections,
+            text=canon, terms=terms, roles=roles,  # as ``roles_in(canon)``
+            unknown_titles=self._unknown_titles(tokens), unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
             asked=len(set(own)),
         )
@@ -468,14 +494,16 @@ class Analyzer:
                 out.append(phrase)
         return out
 
-    def _unknown_titles(self, canonical_text: str) -> list[str]:
-        """Job titles named in a question that the knowledge base never uses ("project manager").
+    def _unknown_titles(self, tokens: list[str]) -> list[str]:
+        """Job titles named in a question (its canonical text's ``words``) that the knowledge base
+        never uses ("project manager").
 
         A title word counts as known when the articles use it with the same qualifier
         ("department managers") or, without a qualifier, use the word at all.
         """
+        if self._title_words.isdisjoint(tokens):  # most questions name no title
+            return []
         found = []
-        tokens = words(canonical_text)
         for i, word in enumerate(tokens):
             # "vp of sales", "head of marketing": role names not rewritten to a known role.
             if word in _OF_TITLES and tokens[i + 1:i + 2] == ["of"] and len(tokens) > i + 2 \

@@ -8,6 +8,7 @@ the light of the conversation's topic. It never imports discord.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -103,6 +104,7 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else (names[0] if names else "")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few passages are answered with over and over
 def passage_id(source: str, text: str) -> str:
     """A short id for a passage that stays the same across index rebuilds while its text does,
     so the usage log can count feedback per passage (and it fits in a button's custom id)."""
@@ -217,6 +219,7 @@ class Engine:
         self.stats = EngineStats()
         self._lock = threading.Lock()
         self.role_names = retriever.analyzer.vocabulary.role_names
+        self._labels: dict[tuple[Passage, tuple[str, ...]], str] = {}  # see ``_label``
         self.topics = self._topics()
         self.example = self._example()
 
@@ -276,14 +279,13 @@ class Engine:
 
     def _answer(self, question: str, topic: Topic | None) -> Answer:
         answer = self._answer_turn(question, topic)
-        if answer.topic is None:
+        if answer.topic is None or topic is None:  # with no turn before, the frame comes as it is
             return answer
         # The frame: the roles of this turn and the one before ("why hire a coo", "what about a vp
-        # of operations": "them" are both).
-        frame = answer.topic.roles
-        if topic is not None:
-            frame = tuple(dict.fromkeys([*frame, *(topic.frame or topic.roles)]))
-        return replace(answer, topic=replace(answer.topic, frame=frame[:2]))
+        # of operations": "them" are both); an answer comes with this turn's (``answer_query``).
+        found = answer.topic
+        frame = tuple(dict.fromkeys([*found.roles, *(topic.frame or topic.roles)]))[:2]
+        return replace(answer, topic=Topic(found.roles, found.subject, found.source, found.section, frame))
 
     def _answer_turn(self, question: str, topic: Topic | None) -> Answer:
         text = normalize(question)
@@ -325,7 +327,8 @@ class Engine:
         if answer.kind == "unknown" and self.retriever.covers_roles(query.roles) and not query.unknown_titles:
             # Not answered, but about a role the articles cover: the next "and who implements them?"
             # is about this question, not the one before it.
-            answer = replace(answer, topic=Topic(tuple(query.roles), tuple(query.subject)))
+            roles = tuple(query.roles)
+            answer = replace(answer, topic=Topic(roles, tuple(query.subject), frame=roles[:2]))
         return answer
 
     def _core_question(self, text: str, query: Query) -> str | None:
@@ -456,7 +459,7 @@ class Engine:
                      f"The closest match:\n\n{reply}")
         if not topic.roles:
             topic = Topic(tuple(r for r in best.focus), topic.subject)
-        topic = replace(topic, source=p.source, section=p.section)
+        topic = Topic(topic.roles, topic.subject, p.source, p.section, frame=topic.roles[:2])
         return Answer(
             question, "answer", reply, score=conf, text=text, source=p.source, title=p.title, section=p.section,
             alternatives=alternatives, choices=choices, about=about, topic=topic,
@@ -542,10 +545,16 @@ class Engine:
 
     def _alternative(self, hit: Hit, conf: float) -> Alternative:
         p = hit.passage
-        where = p.question or (p.section if p.section and p.section != p.title else p.title)
-        roles = ", ".join(self.role_display(hit.focus))
-        label = f"{roles}: {where}" if roles else where
-        return Alternative(p.text, p.source, p.section, conf, label)
+        return Alternative(p.text, p.source, p.section, conf, self._label(p, hit.focus))
+
+    def _label(self, p: Passage, focus: tuple[str, ...]) -> str:
+        """A passage's "did you mean" label (remembered: every answer lists a few alternatives)."""
+        label = self._labels.get((p, focus))
+        if label is None:
+            where = p.question or (p.section if p.section and p.section != p.title else p.title)
+            roles = ", ".join(self.role_display(focus))
+            label = self._labels[(p, focus)] = f"{roles}: {where}" if roles else where
+        return label
 
     def _second_part(self, query: Query, scored: list[tuple[Hit, float]]) -> tuple[Hit, float] | None:
         """For "salary of vp ops and coo": a second passage about the role(s) the best one lacks."""

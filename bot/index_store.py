@@ -34,16 +34,27 @@ from typing import Any
 import numpy as np
 
 from bot import __version__
-from bot.analysis import Analyzer
+from bot.analysis import ENGLISH_COUNT_STEPS, Analyzer
 from bot.config import Settings
 from bot.ingest import describe, iter_sources, load_folder
 from bot.retriever import TfidfRetriever, Weights
-from bot.textproc import STOP_WORDS, common_english_stems, remember_stems, stem, stem_table
+from bot.textproc import (
+    STOP_WORDS,
+    common_english_stems,
+    english_words,
+    pack_stems,
+    remember_english,
+    remember_stems,
+    stem,
+    stem_table,
+)
 from bot.vocabulary import VOCABULARY_FILE, Vocabulary
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: matrices stored by term (CSC), indexed terms read from the vocabulary
+# 2: matrices stored by term (CSC), indexed terms read from the vocabulary; 3: common English
+# words' stems packed in one string, and how common English words are
+FORMAT_VERSION = 3
 MANIFEST = "index.json"
 INDEX_DIRNAME = ".index"
 # Settings an index is built (and calibrated) with; changing one rebuilds the index. The
@@ -444,7 +455,9 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         "built_at": time.time(),
         "calibration": {k: getattr(settings, k) for k in ("threshold", "confidence_weights", "confidence_bias")},
         "retriever": state,
-        "stems": {**stem_table(), **common_english_stems()},
+        "stems": stem_table(),
+        "common_stems": pack_stems(common_english_stems()),
+        "english_words": {str(step): words for step, words in english_words(ENGLISH_COUNT_STEPS).items()},
     }
     try:
         IndexStore(index_dir).write(manifest, arrays)
@@ -486,7 +499,8 @@ def load_index(knowledge: Path, index_dir: Path | None, settings: Settings,
             elif manifest.get("fingerprint") != fingerprint(knowledge, settings, known=manifest):
                 reason = "knowledge changed"
             else:
-                remember_stems(manifest.get("stems", {}))
+                remember_stems(manifest.get("stems", {}), manifest.get("common_stems", ""))
+                remember_english({int(step): words for step, words in manifest.get("english_words", {}).items()})
                 retriever = _retriever_for(knowledge, settings)
                 with _collector_paused():
                     try:

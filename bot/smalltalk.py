@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.textproc import normalize
+from bot.vocabulary import phrase_pattern
 
 # Category -> phrases. Matched as whole words on normalised text, longest first.
 PHRASES: dict[str, tuple[str, ...]] = {
@@ -123,11 +124,7 @@ REPLIES: dict[str, str] = {
 }
 
 _WORD = re.compile(r"[a-z']+")
-_PATTERN = re.compile(
-    r"(?<![\w'])(?:" + "|".join(
-        re.escape(p) for p in sorted({p for ps in PHRASES.values() for p in ps}, key=len, reverse=True)
-    ) + r")(?![\w'])"
-)
+_PATTERN = phrase_pattern([p for ps in PHRASES.values() for p in ps], word=r"\w'")
 _CATEGORY = {p: cat for cat, ps in PHRASES.items() for p in ps}
 # Which category wins when a message has several ("hi, who are you?" is about identity).
 _PRIORITY = ["help", "identity", "how_are_you", "thanks", "bye", "rude", "greeting", "ack"]

@@ -98,6 +98,11 @@ class Postings:
                    csc.indptr.astype(np.int64, copy=False), int(matrix.shape[0]))
 
     @property
+    def dense(self) -> np.ndarray | None:
+        """The whole matrix, terms by rows, when it is kept dense (see ``__post_init__``)."""
+        return self._dense
+
+    @property
     def n_terms(self) -> int:
         return len(self.indptr) - 1
 

@@ -4,9 +4,11 @@ Only NLTK parts that need no downloaded data are used (an untrained Punkt splitt
 abbreviation list, and NLTK's Snowball stemmer), so faqbot runs with no ``nltk_data``.
 
 Importing NLTK takes over a second, far more than answering a question, so it is imported on
-first use: an index records the stem of every word it has seen (``stem_table``), and a process
-that loads it (``remember_stems``) stems the words of most questions without NLTK at all. Of the
-words it has not seen, those whose stem cannot matter are not stemmed (``words_as_stems``).
+first use: an index records the stem of every word it has seen (``stem_table``) and of common
+English words, and a process that loads it (``remember_stems``) stems the words of most questions
+without NLTK at all. Words ending in none of Snowball's suffixes are their own stems
+(``_own_stem``); of the other words it has not seen, those whose stem cannot matter are not
+stemmed (``words_as_stems``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -97,6 +99,12 @@ def words(text: str) -> list[str]:
 
 _STEMS: dict[str, str] = {}  # word -> Snowball stem: what this process has stemmed or loaded
 _MAX_STEMS = 500_000  # a long-running bot meets ever new words: stay bounded
+# Common English words' stems (``common_english_stems``) from the index loaded last, packed as it
+# stores them, and unpacked the first time a word's stem is not in ``_STEMS``: most questions
+# never need them, and unpacking takes longer than the rest of loading the bundled index.
+_PACKED: str | None = None
+_COMMON: dict[str, str] = {}
+_PACKED_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -110,16 +118,58 @@ def _stemmer() -> Any:
 _AS_THEMSELVES: ContextVar[frozenset[str]] = ContextVar("faqbot_words_as_stems", default=frozenset())
 
 
+# The endings at which NLTK's Snowball (English) stemmer changes a word: its steps' suffixes,
+# step 1c's "y", step 5's "e" and "ll", and "s" except after "u" or "s" (step 1a leaves "us" and
+# "ss" alone). Each step changes a word only at one of these endings, so a (lower-case) word of
+# more than two letters ending in none of them ("celsius", "python", "generalist") is its own stem:
+# no need to ask NLTK (checked against it in tests/test_textproc.py).
+_SNOWBALL_ENDINGS = (
+    "sses", "ied", "ies", "ed", "ing", "y",
+    "ization", "ational", "fulness", "ousness", "iveness", "tional", "biliti", "lessli", "entli", "ation",
+    "alism", "aliti", "ousli", "iviti", "fulli", "enci", "anci", "abli", "izer", "ator", "alli", "bli", "ogi",
+    "li", "alize", "icate", "iciti", "ative", "ical", "ness", "ful", "ement", "ance", "ence", "able", "ible",
+    "ment", "ant", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion", "al", "er", "ic", "e", "ll",
+)
+
+
+def _kept_whole(word: str) -> bool:
+    """Roles ("role_coo"), amounts and numbers are terms as they are, never stemmed."""
+    return "_" in word or word.startswith("$") or word.isdigit()
+
+
+def _own_stem(word: str) -> bool:
+    """True when Snowball would return ``word`` as it is: a lower-case word it leaves alone (see
+    ``_SNOWBALL_ENDINGS``; it keeps words of up to two letters whole)."""
+    if not word.islower() or "'" in word:
+        return False
+    return len(word) <= 2 or not (word.endswith(_SNOWBALL_ENDINGS)
+                                  or (word.endswith("s") and not word.endswith(("us", "ss"))))
+
+
+def _common_stem(word: str) -> str | None:
+    """The stem of a common English word recorded by the index loaded last, if it is one."""
+    global _PACKED
+    if _PACKED is not None:
+        with _PACKED_LOCK:
+            if _PACKED is not None:
+                parts = _PACKED.split(" ")
+                _COMMON.update(zip(parts[::2], parts[1::2], strict=True))
+                _PACKED = None
+    return _COMMON.get(word)
+
+
 def stem(word: str) -> str:
     """Snowball stem; multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
     found = _STEMS.get(word)
     if found is not None:
         return found
-    if "_" in word or word.startswith("$") or word.isdigit():
+    if _kept_whole(word):
         return word
-    if word in _AS_THEMSELVES.get():
-        return word  # not remembered: only true stems go into the table (and into an index)
-    found = _stemmer().stem(word)
+    found = word if _own_stem(word) else _common_stem(word)
+    if found is None:
+        if word in _AS_THEMSELVES.get():
+            return word  # not remembered: only true stems go into the table (and into an index)
+        found = _stemmer().stem(word)
     if len(_STEMS) < _MAX_STEMS:
         _STEMS[word] = found
     return found
@@ -127,7 +177,7 @@ def stem(word: str) -> str:
 
 def needs_stemmer(word: str) -> bool:
     """True when ``stem(word)`` would have to ask NLTK (the word's stem is not known yet)."""
-    return word not in _STEMS and not ("_" in word or word.startswith("$") or word.isdigit())
+    return word not in _STEMS and not _kept_whole(word) and not _own_stem(word) and _common_stem(word) is None
 
 
 # What Snowball (English) can put after the part of a word it keeps: it only ever removes
@@ -180,17 +230,69 @@ def english_count(word: str) -> int:
     return int(_english().get(word, 0))
 
 
-def common_english_stems(min_count: int = 1000) -> dict[str, str]:
-    """``{word: stem}`` for the common English words (pyspellchecker's list) not stemmed yet.
+# How common the words of pyspellchecker's list are, recorded by the index loaded last: count
+# steps (descending) -> their words, packed as ``english_words`` makes them; unpacked when first
+# needed into (the steps, word -> the step it reaches).
+_PACKED_WORDS: dict[int, str] | None = None
+_WORD_STEPS: tuple[tuple[int, ...], dict[str, int]] = ((), {})
 
-    Questions use words the articles don't ("develops" where they say "developing", "weather"):
+
+def english_words(steps: Sequence[int]) -> dict[int, str]:
+    """For each count of ``steps`` (descending), the lower-case words of pyspellchecker's list
+    that reach it but not the step before, joined by spaces: what an index records so that
+    ``english_count_at_least`` needs no list (which takes a seventh of a second to load)."""
+    found: dict[int, list[str]] = {step: [] for step in steps}
+    for word, count in _english().items():
+        step = next((step for step in steps if count >= step), None)
+        if step is not None and word.isascii() and word.isalpha() and word.islower():
+            found[step].append(word)
+    return {step: " ".join(sorted(words_)) for step, words_ in found.items()}
+
+
+def remember_english(packed: Mapping[int, str]) -> None:
+    """Take what ``english_words`` packed (for the index just loaded) as how common words are."""
+    global _PACKED_WORDS
+    if not all(isinstance(step, int) and isinstance(words_, str) for step, words_ in packed.items()):
+        raise ValueError("English words are not packed by count")
+    with _PACKED_LOCK:
+        _PACKED_WORDS = dict(packed) or None
+
+
+def english_count_at_least(word: str, steps: Sequence[int]) -> int:
+    """The largest of ``steps`` (descending) that ``word``'s count in pyspellchecker's English
+    list reaches, else 0: from what the index loaded last recorded for these steps, if it did."""
+    global _PACKED_WORDS, _WORD_STEPS
+    if _PACKED_WORDS is not None:
+        with _PACKED_LOCK:
+            if _PACKED_WORDS is not None:
+                reached = {w: step for step, packed in _PACKED_WORDS.items() for w in packed.split()}
+                _WORD_STEPS = (tuple(sorted(_PACKED_WORDS, reverse=True)), reached)
+                _PACKED_WORDS = None
+    recorded_steps, reached = _WORD_STEPS
+    if recorded_steps == tuple(steps) and word.isascii() and word.isalpha() and word.islower():
+        return reached.get(word, 0)
+    count = english_count(word)
+    return next((step for step in steps if count >= step), 0)
+
+
+def common_english_stems(min_count: int = 100) -> dict[str, str]:
+    """``{word: stem}`` for the common English words (pyspellchecker's list) not stemmed yet,
+    but for those that are their own stem anyway (``_own_stem``).
+
+    Questions use words the articles don't ("develops" where they say "developing", "toppings"):
     an index recording their stems lets a process that loads it answer such questions without
-    importing NLTK (over a second of a cold start). About 18,000 words, stemmed in a fifth of a
-    second when an index is built.
+    importing NLTK (over a second of a cold start). About 33,000 words (of 44,000 used at least
+    100 times), stemmed in half a second when an index is built.
     """
     stemmer = _stemmer()
     return {word: stemmer.stem(word) for word, count in _english().items()
-            if count >= min_count and word.isalpha() and word not in _STEMS}
+            if count >= min_count and word.isalpha() and word not in _STEMS and not _own_stem(word)}
+
+
+def pack_stems(table: Mapping[str, str]) -> str:
+    """A stem table as one string, "word stem word stem ...": parsed from JSON in a tenth of the
+    time of a dict (see ``remember_stems``)."""
+    return " ".join(f"{word} {found}" for word, found in table.items())
 
 
 def stem_table() -> dict[str, str]:
@@ -199,13 +301,27 @@ def stem_table() -> dict[str, str]:
     return dict(sorted(_STEMS.items()))
 
 
-def remember_stems(table: Mapping[str, str]) -> None:
-    """Take stems worked out before (by ``stem``, maybe in another process) as known."""
+def remember_stems(table: Mapping[str, str], packed: str = "") -> None:
+    """Take stems worked out before (by ``stem``, maybe in another process) as known, and the
+    common English words' stems ``packed`` by ``pack_stems`` (unpacked when first needed, in place
+    of those of the index loaded before)."""
+    global _PACKED
     if not all(isinstance(w, str) and isinstance(t, str) and t for w, t in table.items()):
         raise ValueError("a stem table maps words to non-empty stems")
+    # Pairs of non-empty words joined by single spaces: an odd number of spaces, none doubled.
+    if not isinstance(packed, str) or (packed and (packed.count(" ") % 2 == 0 or "  " in packed
+                                                   or packed.startswith(" ") or packed.endswith(" "))):
+        raise ValueError("packed stems are not pairs of words")
     room = _MAX_STEMS - len(_STEMS)
     if room > 0:
         _STEMS.update(table if len(table) <= room else dict(list(table.items())[:room]))
+    with _PACKED_LOCK:
+        _PACKED = packed or None
+
+
+def is_content_word(word: str) -> bool:
+    """True for a word ``content_terms`` keeps (stemmed): no stop word, no single letter."""
+    return word not in STOP_WORDS and (len(word) > 1 or word.startswith("$"))
 
 
 class _TermOf(dict):
@@ -216,7 +332,7 @@ class _TermOf(dict):
     def __missing__(self, word: str) -> str | None:
         if len(self) > 500_000:  # a long-running bot meets ever new words: stay bounded
             self.clear()
-        term = stem(word) if word not in STOP_WORDS and (len(word) > 1 or word.startswith("$")) else None
+        term = stem(word) if is_content_word(word) else None
         if word in _AS_THEMSELVES.get() and word not in _STEMS:  # for now only (``words_as_stems``)
             return term
         self[word] = term

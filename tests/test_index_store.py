@@ -528,6 +528,17 @@ def test_stems_in_the_index_are_checked_on_load(built, caplog):
     assert any("damaged" in r.getMessage() for r in caplog.records)
 
 
+def test_packed_common_stems_are_checked_on_load(built, caplog):
+    manifest_path = built / ".index" / "index.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest["common_stems"].count(" ") > 10_000  # pairs of words
+    manifest["common_stems"] = "toppings top pizzas"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        Engine.open(built)
+    assert any("damaged" in r.getMessage() for r in caplog.records)
+
+
 def test_an_index_from_another_format_is_rebuilt_with_a_warning_that_says_so(built, caplog):
     _wrong_format(built)
     with caplog.at_level(logging.WARNING, logger="bot.index_store"):

@@ -100,6 +100,37 @@ def test_column_scoring_equals_the_row_wise_product(built):
             assert np.array_equal(got, csr @ dense)
 
 
+def test_passages_focus_worked_out_at_once_is_each_ones(built):
+    """``focus`` (a table made on load) is what working it out passage by passage gives."""
+    roles, covered = built.roles_, [j for j, r in enumerate(built.roles_) if r in built._covered_roles]
+    assert any(built.focus(i) for i in range(len(built.passages_)))
+    for i in range(len(built.passages_)):
+        heading = tuple(roles[j] for j in covered if built.role_heading_[i, j] > 0)
+        mentions = [built.role_mentions_[i, j] for j in covered]
+        top = 2 if max(mentions, default=0) >= 2 else 1
+        mentioned = tuple(roles[j] for j, m in zip(covered, mentions, strict=True) if m >= top)
+        assert built.focus(i) == (heading or mentioned), i
+
+
+def test_a_small_index_scores_its_fields_at_once_to_the_bit(built):
+    """``_field_sums`` (all fields from one matrix) gives what the matrices' own sums give."""
+    assert built._fields is not None  # the bundled articles make a small index
+    questions = [json.loads(line)["question"] for line in (REPO / "tests" / "eval" / "questions.jsonl").open()]
+    fields = built._fields
+    for question in [*questions, "", "the", "coo", "vp ops vs coo vs ops manager salary", "zorblax quux"]:
+        query = built.analyzer.query(question)
+        try:
+            built._fields = fields
+            at_once, hits = built._scores(query), built.retrieve(query, k=10)
+            built._fields = None
+            one_by_one, slow_hits = built._scores(query), built.retrieve(query, k=10)
+        finally:
+            built._fields = fields
+        for x, y in zip(at_once[:3], one_by_one[:3], strict=True):
+            assert np.array_equal(x.view(np.int32), y.view(np.int32)), question
+        assert hits == slow_hits, question
+
+
 @pytest.mark.parametrize("n_rows", [10_000, 6000, 50])  # sparse, sparse, dense (few rows)
 def test_column_scoring_with_long_and_short_columns_is_exact(n_rows):
     """Sparse and nearly dense columns, all rows or a few: the same float32 sums."""
@@ -196,13 +227,17 @@ def test_stop_words_equal_scikit_learn():
 
 @pytest.mark.parametrize("question", ["what does a coo earn", "whats the weather in tokyo",
                                       "who develops the operational strategy",  # a form the articles lack
-                                      "best pizza topping in napoli"])
+                                      "best pizza topping in napoli",
+                                      "best pizza toppings",  # a common English word's stem
+                                      "convert 50 fahrenheit to celsius",  # words that are their own stem
+                                      "how do i center a div in css",
+                                      "who negotiates the big deals"])  # a long word near known ones
 def test_answering_from_a_saved_index_imports_neither_nltk_nor_scikit_learn(shared_knowledge, engine, question):
     engine.ask("what does a coo earn")  # the session's index exists on disk
     code = (
         "import sys; from bot.cli import main; "
         f"main(['ask', '--knowledge', {str(shared_knowledge)!r}, {question!r}]); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'nltk', 'sklearn', 'scipy'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'nltk', 'sklearn', 'scipy', 'spellchecker'}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
                           check=True)
@@ -216,7 +251,9 @@ def test_unknown_words_left_unstemmed_change_no_score(built):
     questions = ["whats the weather in tokyo", "best pizza topping in napoli", "coo salary in zurich francs",
                  "does the coo handle kubernetes clusters", "tokyo tokyos weathering", "ops manager vs quokka",
                  "vp of sales pay", "is the coo a wizard or a wizardess", "frobnicating the operations budget",
-                 "hiring hirings toppings", "what does a ceo do on mars"]
+                 "hiring hirings toppings", "what does a ceo do on mars",
+                 # made-up words ending like inflections, which only NLTK could stem
+                 "the coo zorbles quokkas", "blorptastic frobnications", "does a vp of ops glimmerize"]
     left = 0
     for question in questions:
         unstemmed = built.analyzer._unstemmed_words(question)
@@ -247,6 +284,30 @@ def test_edit_distance_pre_checks_never_miss_what_nltk_accepts():
         assert (b in set(_one_edit(a, "abcd"))) == (dist <= 1), (a, b)  # exactly the words one edit away
         if dist <= 2:
             assert _may_be_within(a, b, 2), (a, b)
+
+
+def test_edit_distance_is_nltks():
+    from nltk.metrics.distance import edit_distance as nltk_edit_distance
+
+    from bot.analysis import edit_distance
+
+    rng = random.Random(11)
+    for _ in range(20_000):
+        a = "".join(rng.choice("abcde") for _ in range(rng.randint(0, 9)))
+        b = list(a)
+        for _ in range(rng.randint(0, 4)):  # a few deletions, insertions, substitutions, swaps
+            i = rng.randint(0, len(b))
+            edit = rng.randrange(4)
+            if edit == 0 and i < len(b):
+                del b[i]
+            elif edit == 1:
+                b.insert(i, rng.choice("abcdef"))
+            elif edit == 2 and i < len(b):
+                b[i] = rng.choice("abcdef")
+            elif edit == 3 and i + 1 < len(b):
+                b[i], b[i + 1] = b[i + 1], b[i]
+        b = "".join(b)
+        assert edit_distance(a, b) == nltk_edit_distance(a, b, transpositions=True), (a, b)
 
 
 def test_speller_without_a_near_word_finds_nothing():

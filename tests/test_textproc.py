@@ -17,7 +17,7 @@ from bot.textproc import (
     stem,
     words,
 )
-from bot.vocabulary import Vocabulary, VocabularyError, _phrase_pattern, role_token
+from bot.vocabulary import Vocabulary, VocabularyError, phrase_pattern, role_token
 
 
 # -- normalising ------------------------------------------------------------------------------
@@ -87,6 +87,52 @@ def test_possible_stems_hold_nltk_stems():
     found = set(words(normalize(" ".join(p.read_text(encoding="utf-8") for p in KNOWLEDGE.glob("*.md")))))
     for word in sorted(found | _suffixed_words(60_000)):
         assert _stemmer().stem(word) in possible_stems(word), word
+
+
+def test_words_snowball_leaves_alone_are_their_own_stems():
+    """What ``stem`` answers without NLTK for words ending in none of Snowball's endings
+    ("celsius", "css", "python"): NLTK's stem, on every word of pyspellchecker's list too."""
+    from bot.textproc import _english, _own_stem
+
+    found = set(words(normalize(" ".join(p.read_text(encoding="utf-8") for p in KNOWLEDGE.glob("*.md")))))
+    found |= {w for w in _english() if w.isascii() and w.isalnum() and w.islower()}
+    own = [word for word in sorted(found | _suffixed_words(60_000, seed=5)) if _own_stem(word)]
+    assert len(own) > 40_000
+    for word in own:
+        assert _stemmer().stem(word) == word, word
+    assert not any(map(_own_stem, ["celsiuses", "css's", "Python", "famous", "toppings", "fell"]))
+
+
+def test_common_english_stems_are_unpacked_when_first_needed(monkeypatch):
+    import bot.textproc as textproc
+
+    for name, empty in (("_STEMS", {}), ("_COMMON", {}), ("_PACKED", None)):  # restored afterwards
+        monkeypatch.setattr(textproc, name, empty)
+    textproc.remember_stems({"salaries": "salari"}, textproc.pack_stems({"toppings": "top", "pizzas": "pizza"}))
+    assert textproc._PACKED is not None and not textproc._COMMON  # nothing unpacked yet
+    assert stem("salaries") == "salari" and textproc._PACKED is not None
+    assert not textproc.needs_stemmer("toppings") and stem("toppings") == "top" and textproc._PACKED is None
+    assert textproc.needs_stemmer("zqxjvvies")
+    for broken in ("toppings", "toppings top ", "toppings  top", 3):
+        with pytest.raises(ValueError):
+            textproc.remember_stems({}, broken)
+
+
+def test_how_common_english_words_are_as_an_index_records_it(monkeypatch):
+    import bot.textproc as textproc
+    from bot.analysis import ENGLISH_COUNT_STEPS
+
+    monkeypatch.setattr(textproc, "_WORD_STEPS", ((), {}))  # restored afterwards
+    monkeypatch.setattr(textproc, "_PACKED_WORDS", None)
+    words_ = [w for w in textproc._english() if w.isascii() and w.isalpha() and w.islower()]
+    words_ += ["zorblax", "quokkaz", "x"]
+    from_list = [textproc.english_count_at_least(w, ENGLISH_COUNT_STEPS) for w in words_]
+    assert {0, 100, 1000} <= set(from_list)
+    textproc.remember_english(textproc.english_words(ENGLISH_COUNT_STEPS))
+    assert [textproc.english_count_at_least(w, ENGLISH_COUNT_STEPS) for w in words_] == from_list
+    assert textproc._WORD_STEPS[0] == ENGLISH_COUNT_STEPS
+    with pytest.raises(ValueError):
+        textproc.remember_english({"100": "abc"})
 
 
 def test_words_as_stems_stand_for_themselves_only_within():
@@ -197,7 +243,7 @@ def test_longest_alias_wins_and_only_whole_words_match(vocab):
     assert canon(vocab, "cooperation and coordinators") == "cooperation and coordinators"
 
 
-def test_phrase_patterns_match_like_one_longest_first_alternation(vocab):
+def testphrase_patterns_match_like_one_longest_first_alternation(vocab):
     """Phrases are grouped by first character for speed: the same matches as the plain pattern."""
     import random
     import re
@@ -206,11 +252,26 @@ def test_phrase_patterns_match_like_one_longest_first_alternation(vocab):
     for phrases in (list(vocab._role_of), list(vocab._term_of)):
         plain = "|".join(re.escape(p) for p in sorted(set(phrases), key=len, reverse=True))
         reference = re.compile(rf"(?<![\w$])(?:{plain})(?![\w$])")
-        grouped = _phrase_pattern(phrases)
+        grouped = phrase_pattern(phrases)
         pieces = [*phrases, *(w for p in phrases for w in p.split()), "x", "-", "$", "the", "s", "'s"]
         for _ in range(5000):
             text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
             assert [m.span() for m in grouped.finditer(text)] == [m.span() for m in reference.finditer(text)]
+
+
+def test_small_talk_pattern_matches_like_one_longest_first_alternation():
+    import random
+    import re
+
+    from bot.smalltalk import _PATTERN, PHRASES
+
+    phrases = sorted({p for ps in PHRASES.values() for p in ps}, key=len, reverse=True)
+    reference = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, phrases)) + r")(?![\w'])")
+    pieces = [*phrases, *(w for p in phrases for w in p.split()), "x", "'", "coo", "s", "'s", "?"]
+    rng = random.Random(6)
+    for _ in range(5000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        assert [m.span() for m in _PATTERN.finditer(text)] == [m.span() for m in reference.finditer(text)]
 
 
 def test_role_names_for_display(vocab):
