@@ -133,8 +133,8 @@ def _hit(text: str, gold: Sequence[str]) -> bool:
 
 
 # -- faqbot ----------------------------------------------------------------------------------
-# Loads what the first typo and the first word no article uses need (the English word list, the
-# speller's word groups, NLTK's edit distance): once per process, measured as cold start by ``--scale``.
+# Loads what the first typo and the first word no article uses need (the index's English stem and
+# word tables, the speller's word groups): once per process, measured as cold start by ``--scale``.
 WARM_UP = "whats the responsibilitys of a zorblax wrangler"
 
 
