@@ -58,7 +58,10 @@ _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|betwe
 # "that job", "this role": the person again, not the thing asked about before.
 _ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
                              r"career|person|people)s?\b|\b(?:which|each|both|either|neither|one|all|none|any)\s+of\s+"
-                             r"(?:them|those|these)\b")  # "which of them": the people, not a thing
+                             r"(?:them|those|these)\b"  # "which of them": the people, not a thing
+                             # "what quals would i need for it", "which industries would hire me for that"
+                             r"|\b(?:need|needs|needed|hire|hires|qualify|qualified|apply|study|train|prepare|"
+                             r"ready|required|requirements?|quals?|qualifications?)\b.*\bfor (?:it|that|this)\W*$")
 # Clause boundaries in a long message, and the openings of a clause that asks something.
 _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
                      r"whos|which|how|why|when|where)\b)")

@@ -322,6 +322,13 @@ def test_telling_rather_than_asking_adds_to_the_question_before(engine):
     assert "enjoy hands-on management" in answer.text
 
 
+@pytest.mark.parametrize("follow_up", ["what quals would i need for it", "which industries would hire me for that"])
+def test_needing_or_hiring_for_it_means_the_role_not_the_old_subject(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_vp_of_operations",), ("networking",)))
+    assert answer.used_context and answer.about == ("VP of Operations",)
+    assert "networking" not in answer.resolved
+
+
 def test_a_new_condition_asks_the_question_before_again(engine):
     conv = Conversations(engine.settings)
     conv.ask(engine, "u", "which one should i hire first for a small business, a vp of ops or a coo")
