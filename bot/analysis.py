@@ -341,10 +341,11 @@ class Analyzer:
             self.use_vocabulary(vocabulary)
 
     # -- questions -----------------------------------------------------------------------
-    def roles_in(self, canonical_text: str) -> list[str]:
+    def roles_in(self, canonical_text: str, tokens: list[str] | None = None) -> list[str]:
+        """The role terms of canonical text, in order of mention (``tokens``: its words, when known)."""
         if ROLE_PREFIX not in canonical_text:  # most sentences name no role: skip tokenising them
             return []
-        return list(dict.fromkeys(w for w in words(canonical_text) if w.startswith(ROLE_PREFIX)))
+        return list(dict.fromkeys(w for w in (tokens or words(canonical_text)) if w.startswith(ROLE_PREFIX)))
 
     def query(self, question: str) -> Query:
         unstemmed = self._unstemmed_words(question)
@@ -455,9 +456,8 @@ class Analyzer:
             w for w in own
             if w not in explained and not w.startswith(("$", ROLE_PREFIX)) and stem(w) not in self.indexed_terms
         ]
-        roles = list(dict.fromkeys(w for w in tokens if w.startswith(ROLE_PREFIX))) if ROLE_PREFIX in canon else []
         return Query(
-            text=canon, terms=terms, roles=roles,  # as ``roles_in(canon)``
+            text=canon, terms=terms, roles=self.roles_in(canon, tokens),
             unknown_titles=self._unknown_titles(tokens), unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
             asked=len(set(own)),

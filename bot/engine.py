@@ -308,13 +308,15 @@ class Engine:
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
-        answer = self.answer_query(question, query)
-        if answer.topic is not None and query.roles and all(t.startswith(ROLE_PREFIX) for t in query.terms):
+        answer: Answer | None = None
+        if self.retriever.covers_roles(query.roles) and all(t.startswith(ROLE_PREFIX) for t in query.terms):
             # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they
             # do; the topic stays the role alone ("is that the same as a coo?" compares them).
             general = self.answer_query(question, self.retriever.analyzer.query(f"{text} {ROLE_ONLY_QUESTION}"))
             if general.kind == "answer":
-                answer = replace(general, topic=replace(general.topic, subject=answer.topic.subject))
+                answer = replace(general, topic=replace(general.topic, subject=tuple(query.subject)))
+        if answer is None:
+            answer = self.answer_query(question, query)
         core = self._core_question(text, query)
         if core is not None:
             focused = self.answer_query(question, self.retriever.analyzer.query(core))
