@@ -403,7 +403,7 @@ class Engine:
         elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
             _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
         # Telling, not asking ("i like being hands-on"): more about the question before.
-        statement = not _ASKS.match(clause) and "?" not in text and not own_subject[2:]
+        statement = not _ASKS.match(clause) and "?" not in text and len(own_subject) <= 2
         # Nothing asked of its own: "who can then?", "where do they differ?".
         nothing_new = not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
         add_subject = bool(topic.subject) and (
