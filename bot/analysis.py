@@ -392,25 +392,30 @@ class Analyzer:
             return []  # a typo: the corrected question is analysed as usual
         found += words(self.vocabulary.canonicalize(text))  # the words ``_query`` stems are among these
 
-        def stemmed(w: str) -> bool:
-            # Single letters and stop words never become terms (title words are stemmed to be
-            # looked up): their stems clash with nothing.
-            return len(w) > 1 and (w not in STOP_WORDS or w in self.vocabulary.titles)
-
-        if self._meaning_stems is None:  # what every meaning's words stem (or may stem) to
-            meanings = [normalize(c) for c in self.vocabulary.terms]
-            self._meaning_stems = set().union(*(possible_stems(w) if needs_stemmer(w) else {stem(w)}
-                                                for m in meanings for w in words(m) if stemmed(w)))
-            # A meaning without terms is told apart by its text (``_subject``'s key).
-            self._meaning_stems.update(m for m in meanings if not any(map(is_content_word, words(m))))
         unseen = list(dict.fromkeys(w for w in found if needs_stemmer(w)))
-        taken = {stem(w) for w in found if not needs_stemmer(w) and stemmed(w)}
+        taken = {stem(w) for w in found if not needs_stemmer(w) and self._stemmed(w)}
         for word in unseen:
             possible = self._free_stems(word)
             if possible is None or not taken.isdisjoint(possible):
                 return []
             taken |= possible
         return unseen
+
+    def _stemmed(self, word: str) -> bool:
+        # Single letters and stop words never become terms (title words are stemmed to be
+        # looked up): their stems clash with nothing.
+        return len(word) > 1 and (word not in STOP_WORDS or word in self.vocabulary.titles)
+
+    def meaning_stems(self) -> set[str]:
+        """What the words of every synonym's meaning stem (or may stem) to: with the indexed
+        terms, what the stem of a question's unknown word is compared with."""
+        if self._meaning_stems is None:
+            meanings = [normalize(c) for c in self.vocabulary.terms]
+            self._meaning_stems = set().union(*(possible_stems(w) if needs_stemmer(w) else {stem(w)}
+                                                for m in meanings for w in words(m) if self._stemmed(w)))
+            # A meaning without terms is told apart by its text (``_subject``'s key).
+            self._meaning_stems.update(m for m in meanings if not any(map(is_content_word, words(m))))
+        return self._meaning_stems
 
     def _free_stems(self, word: str) -> frozenset[str] | None:
         """``possible_stems(word)`` when none is an indexed term or a meaning's stem, else None
@@ -419,7 +424,7 @@ class Analyzer:
             if len(self._free) > 10_000:
                 self._free.clear()
             possible = frozenset(possible_stems(word))
-            clear = possible.isdisjoint(self._meaning_stems or ()) and self.indexed_terms.isdisjoint(possible)
+            clear = possible.isdisjoint(self.meaning_stems()) and self.indexed_terms.isdisjoint(possible)
             self._free[word] = possible if clear else None
         return self._free[word]
 

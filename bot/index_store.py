@@ -456,7 +456,8 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         "calibration": {k: getattr(settings, k) for k in ("threshold", "confidence_weights", "confidence_bias")},
         "retriever": state,
         "stems": stem_table(),
-        "common_stems": pack_stems(common_english_stems()),
+        "common_stems": pack_stems(common_english_stems(near={*retriever.analyzer.indexed_terms,
+                                                              *retriever.analyzer.meaning_stems()})),
         "english_words": {str(step): words for step, words in english_words(ENGLISH_COUNT_STEPS).items()},
     }
     try:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -180,17 +181,22 @@ def needs_stemmer(word: str) -> bool:
     return word not in _STEMS and not _kept_whole(word) and not _own_stem(word) and _common_stem(word) is None
 
 
-# What Snowball (English) can put after the part of a word it keeps: it only ever removes
-# endings, or replaces the last letter or two ("happy" -> "happi", "possibility" -> "possibl",
-# "dying" -> "die", "skies" -> "sky"). Checked against NLTK on every word of the bundled texts
-# and hundreds of thousands of made-up words with chains of its suffixes (tests/test_textproc.py).
-STEM_ENDINGS = ("", "e", "i", "y", "l", "ie", "le")
+# What Snowball (English) can put after the part of a word it keeps, and which letter of the
+# word that part must be followed by for it: it only ever removes endings, or replaces a letter or
+# two ("happy" -> "happi": y; "possibility" -> "possibl": i; "coring" -> "core", "dictator" ->
+# "dictate", "organization" -> "organize": i, o, a; "dying" -> "die", "skies" -> "sky"). Checked
+# against NLTK on every word of the bundled texts, pyspellchecker's list and hundreds of thousands
+# of made-up words with chains of its suffixes (tests/test_textproc.py).
+STEM_ENDINGS = {"e": "aio", "i": "y", "l": "i", "le": "i", "ie": "y", "y": "i"}
 
 
 def possible_stems(word: str) -> set[str]:
     """Every string the Snowball stem of ``word`` could be: a start of the word (its first letter
-    at least), then one of ``STEM_ENDINGS``."""
-    return {word[:m] + ending for m in range(1, len(word) + 1) for ending in STEM_ENDINGS}
+    at least), as it is or with one of ``STEM_ENDINGS`` in place of the rest."""
+    found = {word[:m] for m in range(1, len(word) + 1)}
+    found.update(word[:m] + ending for m in range(1, len(word)) for ending, replaced in STEM_ENDINGS.items()
+                 if word[m] in replaced)
+    return found
 
 
 @contextmanager
@@ -275,18 +281,45 @@ def english_count_at_least(word: str, steps: Sequence[int]) -> int:
     return next((step for step in steps if count >= step), 0)
 
 
-def common_english_stems(min_count: int = 100) -> dict[str, str]:
+def common_english_stems(min_count: int = 100, near: Collection[str] = ()) -> dict[str, str]:
     """``{word: stem}`` for the common English words (pyspellchecker's list) not stemmed yet,
-    but for those that are their own stem anyway (``_own_stem``).
+    but for those that are their own stem anyway (``_own_stem``), and for the rarer words of
+    the list that may stem to one of ``near`` (an index's terms; see ``possible_stems``).
 
     Questions use words the articles don't ("develops" where they say "developing", "toppings"):
     an index recording their stems lets a process that loads it answer such questions without
-    importing NLTK (over a second of a cold start). About 33,000 words (of 44,000 used at least
-    100 times), stemmed in half a second when an index is built.
+    importing NLTK (over a second of a cold start). About 33,000 common words (of 44,000 used at
+    least 100 times) and a few thousand rarer ones ("employes"), stemmed in half a second when an
+    index is built; the stems of the other rare words cannot matter (``words_as_stems``).
     """
     stemmer = _stemmer()
-    return {word: stemmer.stem(word) for word, count in _english().items()
-            if count >= min_count and word.isalpha() and word not in _STEMS and not _own_stem(word)}
+    rare: list[str] = []
+    found: dict[str, str] = {}
+    for word, count in _english().items():
+        if word.isalpha() and word not in _STEMS and not _own_stem(word):
+            if count >= min_count:
+                found[word] = stemmer.stem(word)
+            else:
+                rare.append(word)
+    found.update((word, stemmer.stem(word)) for word in sorted(_may_stem_to(sorted(rare), near)))
+    return found
+
+
+def _may_stem_to(ordered: Sequence[str], stems: Iterable[str]) -> set[str]:
+    """The words of ``ordered`` (sorted) that one of ``stems`` is a possible stem of: the same as
+    testing ``possible_stems`` of each, found by looking up the words starting as a stem does."""
+    found: set[str] = set()
+    for target in stems:
+        starts = [(target, "")] + [(target[:-len(ending)], replaced) for ending, replaced in STEM_ENDINGS.items()
+                                   if target.endswith(ending) and len(target) > len(ending)]
+        for start, replaced in starts:
+            for i in range(bisect_left(ordered, start), len(ordered)):
+                word = ordered[i]
+                if not word.startswith(start):
+                    break
+                if not replaced or (len(word) > len(start) and word[len(start)] in replaced):
+                    found.add(word)
+    return found
 
 
 def pack_stems(table: Mapping[str, str]) -> str:

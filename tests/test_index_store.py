@@ -503,18 +503,24 @@ def test_loading_rereads_only_sources_that_may_have_changed(knowledge_copy, monk
 
 
 def test_a_loaded_index_answers_known_words_without_importing_nltk_or_scikit_learn(built):
-    """The index records the stem of every word it has seen, so a new process answering a
-    question in the articles' words needs neither library (each takes a second to import)."""
+    """The index records the stem of every word it has seen (and of English words that may
+    stem to its terms), so a new process answering such questions needs neither library (each
+    takes a second to import)."""
     import subprocess
     import sys
 
     script = (
         "import sys; from pathlib import Path; from bot.engine import Engine\n"
-        f"answer = Engine.open(Path({str(built)!r})).ask('how much does a coo earn')\n"
-        "print(answer.kind, 'nltk' in sys.modules, 'sklearn' in sys.modules)\n"
+        f"engine = Engine.open(Path({str(built)!r}))\n"
+        "for question in ['how much does a coo earn', 'do operations managers supervise employes',\n"
+        "                 'has your coo plateaued']:\n"
+        "    engine.ask(question)\n"
+        "    print('nltk' in sys.modules, 'sklearn' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.split() == ["answer", "False", "False"], out.stderr
+    # "employes" is rare in English but may stem to "employ" (indexed): the index records its
+    # stem; "plateaued" cannot stem to any indexed term, so its stem does not matter.
+    assert out.stdout.split() == ["False", "False"] * 3, out.stderr
 
 
 def test_stems_in_the_index_are_checked_on_load(built, caplog):

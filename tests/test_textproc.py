@@ -82,11 +82,32 @@ def _suffixed_words(count: int, seed: int = 0) -> set[str]:
 
 
 def test_possible_stems_hold_nltk_stems():
-    """What ``words_as_stems`` relies on: a Snowball stem is a start of its word, then one of
-    ``STEM_ENDINGS``."""
+    """What ``words_as_stems`` relies on: a Snowball stem is a start of its word, as it is or with
+    one of ``STEM_ENDINGS`` in place of the rest."""
+    from bot.textproc import _english
+
     found = set(words(normalize(" ".join(p.read_text(encoding="utf-8") for p in KNOWLEDGE.glob("*.md")))))
+    found |= {w for w in _english() if w.isascii() and w.isalnum() and w.islower()}
+    found |= {"dictator", "organizations", "possibility", "sensibly", "dying", "skies", "happy", "coring"}
     for word in sorted(found | _suffixed_words(60_000)):
         assert _stemmer().stem(word) in possible_stems(word), word
+
+
+def test_possible_stems_replace_only_the_letters_snowball_replaces():
+    """"plateaued" cannot stem to "play" (an indexed term): Snowball turns no "t" into "y"."""
+    assert "play" not in possible_stems("plateaued")
+    assert {"plateau", "plate", "happi", "possibl", "sky"} <= possible_stems("plateaued") | possible_stems(
+        "happy") | possible_stems("possibility") | possible_stems("skies")
+
+
+def test_rare_words_that_may_stem_to_a_term_are_those_possible_stems_finds():
+    from bot.textproc import _english, _may_stem_to
+
+    rare = sorted(w for w, count in _english().items() if w.isalpha() and count < 100)[::7]
+    targets = {"employ", "manag", "salari", "happi", "possibl", "sky", "die", "plate", "a", "role_coo"}
+    expected = {w for w in rare if not targets.isdisjoint(possible_stems(w))}
+    assert {"employes", "managerially"} & expected or len(expected) > 50
+    assert _may_stem_to(rare, targets) == expected
 
 
 def test_words_snowball_leaves_alone_are_their_own_stems():
