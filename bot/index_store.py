@@ -39,6 +39,7 @@ from bot.config import Settings
 from bot.ingest import describe, iter_sources, load_folder
 from bot.retriever import TfidfRetriever, Weights
 from bot.textproc import (
+    ANALYSIS_VERSION,
     STOP_WORDS,
     common_english_stems,
     english_words,
@@ -95,7 +96,8 @@ def library_versions() -> dict[str, str]:
     """Versions an index depends on. Read from package metadata: importing NLTK and
     scikit-learn just to ask their versions would cost a cold ``faqbot ask`` over a second."""
     return {"faqbot": __version__, "scikit-learn": _installed("scikit-learn"), "nltk": _installed("nltk"),
-            "numpy": np.__version__, "scipy": _installed("scipy"), "format": str(FORMAT_VERSION)}
+            "numpy": np.__version__, "scipy": _installed("scipy"), "format": str(FORMAT_VERSION),
+            "analysis": str(ANALYSIS_VERSION)}
 
 
 def _sha256(data: bytes) -> str:

@@ -159,14 +159,40 @@ def _common_stem(word: str) -> str | None:
     return _COMMON.get(word)
 
 
+# Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``): an
+# index records this, and one built by an older analysis is rebuilt rather than half-used.
+ANALYSIS_VERSION = 2
+
+# Irregular past forms of verbs -> the verb: Snowball leaves "found" and "led" as they are, so
+# "can be found in" never met "where would i find", nor "led by" "who leads". Only forms that are
+# seldom anything else ("saw", "rose", "left", "fell" are left out).
+_IRREGULAR = {form: verb for verb, forms in (
+    ("arise", "arose arisen"), ("become", "became"), ("begin", "began begun"), ("bring", "brought"),
+    ("build", "built"), ("buy", "bought"), ("catch", "caught"), ("choose", "chose chosen"), ("draw", "drew drawn"),
+    ("drive", "drove driven"), ("fight", "fought"), ("find", "found"), ("forget", "forgot forgotten"),
+    ("give", "gave given"), ("grow", "grew grown"), ("hear", "heard"), ("hold", "held"), ("keep", "kept"),
+    ("know", "knew"), ("lead", "led"), ("lend", "lent"), ("lose", "lost"), ("make", "made"), ("mean", "meant"),
+    ("meet", "met"), ("oversee", "oversaw overseen"), ("pay", "paid"), ("rise", "risen"), ("seek", "sought"),
+    ("sell", "sold"), ("send", "sent"), ("speak", "spoke spoken"), ("spend", "spent"), ("stand", "stood"),
+    ("take", "took taken"), ("teach", "taught"), ("tell", "told"), ("think", "thought"), ("throw", "threw thrown"),
+    ("undertake", "undertook undertaken"), ("understand", "understood"), ("wear", "wore worn"), ("win", "won"),
+    ("write", "wrote written"),
+) for form in forms.split()}
+
+
 def stem(word: str) -> str:
-    """Snowball stem; multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
+    """Snowball stem (of the verb, for an irregular past form); multi-word terms joined by ``_``
+    (roles) and ``$`` are kept whole."""
     found = _STEMS.get(word)
     if found is not None:
         return found
     if _kept_whole(word):
         return word
-    found = word if _own_stem(word) else _common_stem(word)
+    verb = _IRREGULAR.get(word)
+    if verb is not None:
+        found = stem(verb)
+    else:
+        found = word if _own_stem(word) else _common_stem(word)
     if found is None:
         if word in _AS_THEMSELVES.get():
             return word  # not remembered: only true stems go into the table (and into an index)
@@ -178,6 +204,8 @@ def stem(word: str) -> str:
 
 def needs_stemmer(word: str) -> bool:
     """True when ``stem(word)`` would have to ask NLTK (the word's stem is not known yet)."""
+    if word in _IRREGULAR:
+        return needs_stemmer(_IRREGULAR[word])
     return word not in _STEMS and not _kept_whole(word) and not _own_stem(word) and _common_stem(word) is None
 
 
