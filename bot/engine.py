@@ -2,8 +2,8 @@
 
 It decides between answering with the best passage, small talk, and "I don't know" (with the
 closest topics as suggestions) using a calibrated confidence; it asks "did you mean" when the
-best passages are equally good but about different roles, and it reads a follow-up question in
-the light of the conversation's topic. It never imports discord.
+best passages are equally good but about different roles, and it answers a follow-up question in
+the light of the conversation's topic (``bot.followup`` reads it). It never imports discord.
 """
 
 from __future__ import annotations
@@ -23,54 +23,21 @@ from typing import Any, Literal
 from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
+from bot.followup import ASKS, resolve_follow_up
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
-from bot.textproc import normalize, stem
+from bot.textproc import normalize
+from bot.topic import Topic
 from bot.vocabulary import ROLE_PREFIX
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["answer", "smalltalk", "unknown"]
 
-# Words that point back to what was said before: a person ("how much do THEY make?") or a
-# thing ("who implements THEM?", "when does THAT happen?").
-_ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
-                              r"both|each|neither|the other)\b")
-_ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
-# A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
-# coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
-_COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
-                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b|"
-                         r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
-_COMPARING_STEMS = ("compar", "differ", "similar")
-_COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
-# "is it the same for a vp?", "same question for the coo": the old subject, the new role.
-_SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
-# "it" and "that" that point at nothing said before: "is it true that ...", "what is it like to
-# ...", "is it common for a vp to ...", "make sure that ...", "i heard that ...".
-_NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|"
-                           r"\b(?:it|this)(?:\s+\w+){0,2}?\s+for\s+(?:\w+\s+){1,5}?to\b|"
-                           r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
-# Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
-_PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
-                     r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
-# "that job", "this role": the person again, not the thing asked about before.
-_ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
-                             r"career|person|people)s?\b|\b(?:which|each|both|either|neither|one|all|none|any)\s+of\s+"
-                             r"(?:them|those|these)\b"  # "which of them": the people, not a thing
-                             # "what quals would i need for it", "which industries would hire me for that"
-                             r"|\b(?:need|needs|needed|hire|hires|qualify|qualified|apply|study|train|prepare|"
-                             r"ready|required|requirements?|quals?|qualifications?)\b.*\bfor (?:it|that|this)\W*$")
-# Clause boundaries in a long message, and the openings of a clause that asks something.
+# Clause boundaries in a long message (a clause that asks something opens with ``ASKS``).
 _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
                      r"whos|which|how|why|when|where)\b)")
-_ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
-                   r"what's|who|whos|who's|which|how|why|when|where)\b")
-# An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
-_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
-_ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
-                       r"and for|what of|and what about|and how about)\b|" + _ELLIPTICAL_END.pattern)
 # A question asking for a number, a duration or a date, and what answers one: a passage without
 # any ("how many vacation days do coos get" is not answered by the COO's duties).
 _QUANTITY = re.compile(r"\b(?:how many|how long|what percent(?:age)?|how old|what age|average age|what year|"
@@ -81,18 +48,6 @@ _NUMBER = re.compile(r"(?<![\w$])(?:\$?\d[\d,.]*%?|one|two|three|four|five|six|s
 _LIST_MARKER = re.compile(r"^\W*\d+[.)]\s", re.MULTILINE)
 # A question asking which person or role does something.
 _ASKS_WHO = re.compile(r"\b(?:who|whos|who's|whom|which (?:role|roles|exec|executive|position|person|one))\b")
-# With a role named, what marks a question as elliptical rather than a new one: no question of
-# its own ("and the coo?", "for a coo?"), "what about ...", a closing "too"/"as well", or asking for
-# more than was said ("what extra does a coo bring", "what else").
-_DISCOURSE = re.compile(r"^(?:(?:and|so|ok|okay|but|also|then|plus|or|well)\W+)+")
-_ABOUT = re.compile(r"^(?:what|how) about\b|^what of\b")
-# The question before, asked again on another condition: "and if i want to run the company?".
-_CONDITION = re.compile(r"^(?:what |but |and |so |ok |okay )*if\b")
-_ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)\b")
-# A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
-# asks for that object ("who does a vp of operations report to").
-_STRANDED_TO = re.compile(r"\bto\W*$")
-_ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
 # What a question naming only a role asks, in words the vocabulary knows.
 ROLE_ONLY_QUESTION = "what do they do"
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
@@ -124,17 +79,6 @@ class Alternative:
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "source": self.source, "section": self.section, "score": round(self.score, 4)}
-
-
-@dataclass(frozen=True)
-class Topic:
-    """What a conversation is about, carried from one turn to the next."""
-
-    roles: tuple[str, ...] = ()  # role terms, e.g. "role_coo"
-    subject: tuple[str, ...] = ()  # content words of the last question: "salary", "report"...
-    source: str | None = None  # file and section of the passage last answered with
-    section: str | None = None
-    frame: tuple[str, ...] = ()  # the roles of this and the turn before it, latest first: who "both" are
 
 
 @dataclass(frozen=True)
@@ -303,7 +247,8 @@ class Engine:
         if chat is not None:
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
-        resolved = self._follow_up(text, query, topic)
+        resolved = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
+                                     role_names=self.role_names)
         if resolved is not None:
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
@@ -346,80 +291,13 @@ class Engine:
         if len(text.split()) < 14:
             return None
         clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
-        start = next((i for i in range(len(clauses) - 1, -1, -1) if _ASKS.match(clauses[i])), None)
+        start = next((i for i in range(len(clauses) - 1, -1, -1) if ASKS.match(clauses[i])), None)
         if not start:  # None (no question found) or 0 (the question is the whole message)
             return None
         core = " ".join(clauses[start:])
         roles = [self.role_names.get(r, r) for r in query.roles
                  if r not in self.retriever.analyzer.roles_in(self.retriever.analyzer.canonical(core))]
         return " ".join([core, *roles]) if len(core.split()) >= 3 else None
-
-    def _follow_up(self, text: str, query: Query, topic: Topic | None) -> str | None:
-        """The question with the conversation's topic added, or None when it stands on its own.
-
-        "how much do they make?" and "what does that job pay?" get the previous roles; "what
-        about the coo?", "is it the same for a vp?" and "who implements them?" get the previous
-        subject; "how is that different from a coo?" and "how does a coo compare?" get both roles;
-        "how do i choose between them?" gets the roles of the last two turns. A question that
-        names a role and says what it asks ("what is the average salary for an ops manager", also
-        after "and"/"so") is a new topic and is left alone.
-        """
-        if topic is None or not (topic.roles or topic.subject):
-            return None
-        role_reference = bool(_ROLE_REFERENCE.search(text))
-        person = role_reference or bool(_ANAPHORA_PERSON.search(text))
-        thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", text))))
-        stranded_to = bool(_STRANDED_TO.search(text)) and not _ASKS_FOR_OBJECT.match(text)
-        ellipsis = stranded_to or bool(_ELLIPSIS.search(text))
-        has_roles = bool(query.roles)
-        own_subject = [w for w in query.subject if w not in query.unknown_words]
-        if _PLURAL.search(text) and not has_roles:
-            person = True  # "who decides strategy between the two": people mentioned before
-            if len(topic.roles) < 2 and len(topic.frame) >= 2:
-                topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
-        same_for = has_roles and bool(_SAME_FOR.search(text))
-        if same_for:  # the new role instead of the old ones, asked the old question
-            text = _SAME_FOR.sub("for", text)
-            thing = person = False
-            ellipsis = True
-        comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text))
-        if comparison:
-            thing = True  # like "how is that different from a coo?"
-        if same_for or comparison or (thing and has_roles):
-            own_subject = [w for w in own_subject
-                           if not stem(w).startswith(_COMPARING_STEMS) and w not in _COMPARATIVES]
-        # With a role named, only "that"/"it" point back to the old roles ("how is that different from
-        # a coo?"), or "they" when the role named is one the articles are not about ("could they
-        # take over from the ceo?").
-        add_roles = bool(topic.roles) and not set(topic.roles) <= set(query.roles) and (
-            (not has_roles and (person or thing or ellipsis or (min(len(own_subject), query.asked) <= 2
-                                                                   and not query.unknown_words)))
-            or (has_roles and (thing or (person and not self.retriever.covers_roles(query.roles))))
-        )
-        # The old subject, when the question has (almost) none of its own and is elliptical ("and
-        # the coo?"; with a role named, a whole question such as "what does a coo do" is a new one),
-        # or when it points back to it ("who implements them?").
-        clause = _DISCOURSE.sub("", text)
-        elliptical = same_for or comparison or thing or not _ASKS.match(clause) or bool(
-            _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
-        # Telling, not asking ("i like being hands-on"): more about the question before.
-        statement = not _ASKS.match(clause) and "?" not in text and len(own_subject) <= 2
-        # Nothing asked of its own: "who can then?", "where do they differ?".
-        nothing_new = not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)]
-        add_subject = bool(topic.subject) and (
-            (not has_roles and ((nothing_new and (ellipsis or person or not query.terms)) or thing
-                                or bool(_CONDITION.match(text)) or statement))
-            # a fragment with words of its own says something ("so the coo reports to the ceo?")
-            or (has_roles and elliptical and len(own_subject) <= (1 if _ASKS.match(clause) else 0))
-        )
-        if not (add_roles or add_subject):
-            return None
-        parts = [text]
-        if add_roles:
-            parts += [self.role_names.get(r, r) for r in topic.roles if r not in query.roles]
-        if add_subject:
-            parts += [w for w in topic.subject if w not in query.subject]
-        return " ".join(parts)
 
     def answer_query(self, question: str, query: Query, context: Topic | None = None) -> Answer:
         """Answer from an analysed query (possibly rewritten with the conversation's topic).

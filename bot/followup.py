@@ -1,0 +1,191 @@
+"""How a turn refers back to the conversation: "how much do they make?", "and the coo?".
+
+``read_turn`` reads what a question's wording says (it points at a person or a thing said before,
+leaves words out, asks the same of another role, compares ...); ``adds_roles`` and
+``adds_subject`` decide from that reading what of the conversation's ``Topic`` the question needs;
+``resolve_follow_up`` writes the question out with it. What the articles cover and the roles'
+display names are passed in: this module knows wording and the analysed ``Query``, not the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from bot.analysis import Query
+from bot.textproc import stem
+from bot.topic import Topic
+
+# Words that point back to what was said before: a person ("how much do THEY make?") or a
+# thing ("who implements THEM?", "when does THAT happen?").
+_ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
+                              r"both|each|neither|the other)\b")
+_ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
+# coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
+_COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
+                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b|"
+                         r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
+_COMPARING_STEMS = ("compar", "differ", "similar")
+_COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
+# "is it the same for a vp?", "same question for the coo": the old subject, the new role.
+_SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
+# "it" and "that" that point at nothing said before: "is it true that ...", "what is it like to
+# ...", "is it common for a vp to ...", "make sure that ...", "i heard that ...".
+_NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|"
+                           r"\b(?:it|this)(?:\s+\w+){0,2}?\s+for\s+(?:\w+\s+){1,5}?to\b|"
+                           r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
+# Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
+_PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both)\b|"
+                     r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
+# "that job", "this role": the person again, not the thing asked about before.
+_ROLE_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
+                             r"career|person|people)s?\b|\b(?:which|each|both|either|neither|one|all|none|any)\s+of\s+"
+                             r"(?:them|those|these)\b"  # "which of them": the people, not a thing
+                             # "what quals would i need for it", "which industries would hire me for that"
+                             r"|\b(?:need|needs|needed|hire|hires|qualify|qualified|apply|study|train|prepare|"
+                             r"ready|required|requirements?|quals?|qualifications?)\b.*\bfor (?:it|that|this)\W*$")
+# The opening of a clause that asks something (also what the engine looks for in a long message).
+ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
+                  r"what's|who|whos|who's|which|how|why|when|where)\b")
+# An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
+_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
+_ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
+                       r"and for|what of|and what about|and how about)\b|" + _ELLIPTICAL_END.pattern)
+# With a role named, what marks a question as elliptical rather than a new one: no question of
+# its own ("and the coo?", "for a coo?"), "what about ...", a closing "too"/"as well", or asking for
+# more than was said ("what extra does a coo bring", "what else").
+_DISCOURSE = re.compile(r"^(?:(?:and|so|ok|okay|but|also|then|plus|or|well)\W+)+")
+_ABOUT = re.compile(r"^(?:what|how) about\b|^what of\b")
+# The question before, asked again on another condition: "and if i want to run the company?".
+_CONDITION = re.compile(r"^(?:what |but |and |so |ok |okay )*if\b")
+_ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)\b")
+# A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
+# asks for that object ("who does a vp of operations report to").
+_STRANDED_TO = re.compile(r"\bto\W*$")
+_ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
+
+
+@dataclass(frozen=True)
+class TurnReading:
+    """What a turn's wording says about the conversation before it (see ``read_turn``)."""
+
+    text: str  # the wording, with "the same (question) for" rewritten to "for": what is looked up
+    names_roles: bool  # it names a role of its own
+    person: bool  # points at a person said before: "they", "that job", "which of them", "both"
+    thing: bool  # points at a thing said before ("who implements them?"), or compares one role with the old
+    plural: bool  # names no role and means the roles of the last two turns: "both", "between them"
+    ellipsis: bool  # leaves words out: "and ...", "what about ...", "... too?", "is the coo allowed to?"
+    same_for: bool  # asks the old question of the role it names: "is it the same for a vp?"
+    comparison: bool  # compares the one role it names with the old ones: "how does a coo compare?"
+    elliptical: bool  # with a role named, no whole question of its own: "and the coo?", "what extra ..."
+    asks: bool  # opens, discourse words ("and", "so" ...) aside, like a question: "what", "is", "how" ...
+    statement: bool  # tells rather than asks: "i like being hands-on"
+    condition: bool  # the question before on another condition: "and if i want to run the company?"
+    own_subject: tuple[str, ...]  # its own subject words: known to the articles, no "compare" when comparing
+    nothing_new: bool  # asks nothing of its own: "who can then?", "where do they differ?"
+
+
+def read_turn(text: str, query: Query) -> TurnReading:
+    """What the wording of a question (``text``, normalised; ``query``, its analysis) says."""
+    names_roles = bool(query.roles)
+    # What the words point at and leave out, in the question as asked.
+    points_at_person = bool(_ROLE_REFERENCE.search(text) or _ANAPHORA_PERSON.search(text))
+    points_at_thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", text))))
+    stranded_to = bool(_STRANDED_TO.search(text)) and not _ASKS_FOR_OBJECT.match(text)
+    ellipsis = stranded_to or bool(_ELLIPSIS.search(text))
+    plural = bool(_PLURAL.search(text)) and not names_roles
+    same_for = names_roles and bool(_SAME_FOR.search(text))
+    if same_for:  # the new role instead of the old ones, asked the old question
+        text = _SAME_FOR.sub("for", text)
+    comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text))
+    # "who decides strategy between the two": people mentioned before; the "it" of "is it the same
+    # for a vp?" points at neither the old person nor the old thing.
+    person = (points_at_person or plural) and not same_for
+    thing = comparison or (points_at_thing and not same_for)  # comparing: like "how is that different from a coo?"
+    ellipsis = ellipsis or same_for  # "same for a vp" leaves the question out
+    own_subject = [w for w in query.subject if w not in query.unknown_words]
+    if same_for or comparison or (thing and names_roles):
+        own_subject = [w for w in own_subject
+                       if not stem(w).startswith(_COMPARING_STEMS) and w not in _COMPARATIVES]
+    clause = _DISCOURSE.sub("", text)
+    asks = bool(ASKS.match(clause))
+    elliptical = same_for or comparison or thing or not asks or bool(
+        _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
+    return TurnReading(
+        text=text, names_roles=names_roles, person=person, thing=thing, plural=plural, ellipsis=ellipsis,
+        same_for=same_for, comparison=comparison, elliptical=elliptical, asks=asks,
+        # Telling, not asking ("i like being hands-on"): more about the question before.
+        statement=not asks and "?" not in text and len(own_subject) <= 2,
+        condition=bool(_CONDITION.match(text)),
+        own_subject=tuple(own_subject),
+        nothing_new=not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)],
+    )
+
+
+def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Callable[[list[str]], bool]) -> bool:
+    """Whether the question is about the topic's roles (those it does not name itself).
+
+    Naming no role: when it points back ("how much do they make?", "what does that job pay?"),
+    leaves words out, or asks little of its own ("is an mba needed?"). With a role
+    named, only "that"/"it" point back to the old roles ("how is that different from a coo?"), or
+    "they" when the role named is one the articles are not about ("could they take over from the
+    ceo?"). ``covers_roles`` tells whether the articles are about any of the roles given.
+    """
+    if not topic.roles or set(topic.roles) <= set(query.roles):
+        return False
+    if not turn.names_roles:
+        return (turn.person or turn.thing or turn.ellipsis
+                or (min(len(turn.own_subject), query.asked) <= 2 and not query.unknown_words))
+    return turn.thing or (turn.person and not covers_roles(query.roles))
+
+
+def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:
+    """Whether the question is about the topic's subject (the words of the question before).
+
+    The old subject, when the question has (almost) none of its own and is elliptical ("and the
+    coo?"; with a role named, a whole question such as "what does a coo do" is a new one), or when
+    it points back to it ("who implements them?"). Naming no role, also when it asks the question
+    before on another condition ("and if i want to run the company?") or tells rather than asks
+    ("i like being hands-on").
+    """
+    if not topic.subject:
+        return False
+    if not turn.names_roles:
+        return ((turn.nothing_new and (turn.ellipsis or turn.person or not query.terms)) or turn.thing
+                or turn.condition or turn.statement)
+    # a fragment with words of its own says something ("so the coo reports to the ceo?")
+    return turn.elliptical and len(turn.own_subject) <= (1 if turn.asks else 0)
+
+
+def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
+                      covers_roles: Callable[[list[str]], bool], role_names: Mapping[str, str]) -> str | None:
+    """The question with the conversation's topic added, or None when it stands on its own.
+
+    "how much do they make?" and "what does that job pay?" get the previous roles; "what
+    about the coo?", "is it the same for a vp?" and "who implements them?" get the previous
+    subject; "how is that different from a coo?" and "how does a coo compare?" get both roles;
+    "how do i choose between them?" gets the roles of the last two turns. A question that
+    names a role and says what it asks ("what is the average salary for an ops manager", also
+    after "and"/"so") is a new topic and is left alone.
+
+    ``text`` is the normalised question and ``query`` its analysis; ``covers_roles`` tells whether
+    the articles are about any of the roles given, ``role_names`` maps role terms to the names
+    written out.
+    """
+    if topic is None or not (topic.roles or topic.subject):
+        return None
+    turn = read_turn(text, query)
+    if turn.plural and len(topic.roles) < 2 and len(topic.frame) >= 2:
+        topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
+    add_roles = adds_roles(turn, query, topic, covers_roles)
+    add_subject = adds_subject(turn, query, topic)
+    if not (add_roles or add_subject):
+        return None
+    parts = [turn.text]
+    if add_roles:
+        parts += [role_names.get(r, r) for r in topic.roles if r not in query.roles]
+    if add_subject:
+        parts += [w for w in topic.subject if w not in query.subject]
+    return " ".join(parts)

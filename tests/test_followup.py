@@ -1,0 +1,116 @@
+"""Follow-up reading on its own: what a turn's wording says (``read_turn``) and what of the topic
+it borrows (``adds_roles``, ``adds_subject``, ``resolve_follow_up``). The engine-level behaviour
+(which passage a follow-up gets) is tested in test_conversation.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bot.followup import TurnReading, adds_roles, adds_subject, read_turn, resolve_follow_up
+from bot.textproc import normalize
+from bot.topic import Topic
+
+VP, COO, OPS_MANAGER, CEO = "role_vp_of_operations", "role_coo", "role_operations_manager", "role_ceo"
+VP_SALARY = Topic((VP,), ("salary",))
+
+
+def read(engine, question: str) -> tuple[TurnReading, object]:
+    query = engine.retriever.analyzer.query(question)
+    return read_turn(normalize(question), query), query
+
+
+def resolve(engine, question: str, topic: Topic | None) -> str | None:
+    return resolve_follow_up(normalize(question), engine.retriever.analyzer.query(question), topic,
+                             covers_roles=engine.retriever.covers_roles, role_names=engine.role_names)
+
+
+def test_and_the_coo_is_elliptical_and_borrows_the_subject_not_the_roles(engine):
+    turn, query = read(engine, "and the coo?")
+    assert turn.names_roles and turn.ellipsis and turn.elliptical
+    assert not (turn.asks or turn.person or turn.thing) and turn.own_subject == () and turn.nothing_new
+    assert adds_subject(turn, query, VP_SALARY)
+    assert not adds_roles(turn, query, VP_SALARY, engine.retriever.covers_roles)
+    assert resolve(engine, "and the coo?", VP_SALARY) == "and the coo? salary"
+
+
+def test_a_whole_question_naming_a_role_resolves_to_none(engine):
+    question = "what is the average salary for an operations manager"
+    turn, _ = read(engine, question)
+    assert turn.asks and not turn.elliptical and not turn.ellipsis
+    assert set(turn.own_subject) == {"average", "salary"}
+    assert resolve(engine, question, Topic((COO,), ("salary",))) is None
+
+
+def test_the_same_for_a_role_is_read_as_the_old_question_for_it(engine):
+    turn, _ = read(engine, "is it the same for a vp of operations?")
+    assert turn.same_for and turn.ellipsis
+    assert not (turn.person or turn.thing)  # its "it" is the question left out, not a thing said before
+    assert turn.text == "is it for a vp of operations?"
+    assert not read(engine, "is it the same for them?")[0].same_for  # no role of its own: nothing to ask it of
+
+
+def test_they_next_to_a_named_role_points_back_only_when_the_articles_do_not_cover_that_role(engine):
+    turn, query = read(engine, "could they take over from the ceo?")
+    assert query.roles == [CEO] and turn.person and not turn.thing
+    assert not engine.retriever.covers_roles([CEO])
+    assert adds_roles(turn, query, VP_SALARY, engine.retriever.covers_roles)
+    assert not adds_roles(turn, query, VP_SALARY, lambda roles: True)  # "they" would be the ceo's people
+
+
+def test_both_means_the_frame_only_when_the_topic_holds_fewer_than_two_roles(engine):
+    turn, _ = read(engine, "who earns more")
+    assert turn.plural and turn.person
+    assert resolve(engine, "who earns more", Topic((VP,), ("salary",), frame=(VP, COO))) \
+        == "who earns more VP of Operations COO"
+    assert resolve(engine, "who earns more", Topic((VP,), ("salary",))) == "who earns more VP of Operations"
+    two = Topic((VP, COO), ("salary",), frame=(OPS_MANAGER, CEO))
+    assert resolve(engine, "who earns more", two) == "who earns more VP of Operations COO"
+    assert not read(engine, "do both coos need a degree")[0].plural  # a role named: "both" is not the frame
+
+
+def test_a_comparison_points_back_and_its_comparing_words_are_no_subject(engine):
+    turn, query = read(engine, "how does a coo compare")
+    assert "compare" in query.subject
+    assert turn.comparison and turn.thing and turn.elliptical
+    assert turn.own_subject == () and turn.nothing_new
+    assert resolve(engine, "how does a coo compare", VP_SALARY) == "how does a coo compare VP of Operations salary"
+
+
+@pytest.mark.parametrize(("question", "points"), [
+    ("is it true that the coo reports to the ceo", False),
+    ("what is it like to be a coo", False),
+    ("can a coo do that", True),
+    ("who implements them?", True),
+])
+def test_it_and_that_point_at_a_thing_only_when_nothing_follows_them(engine, question, points):
+    assert read(engine, question)[0].thing is points
+
+
+def test_telling_and_new_conditions_borrow_the_subject_a_fragment_with_words_of_its_own_does_not(engine):
+    telling, query = read(engine, "i like being hands-on")
+    assert telling.statement and not telling.asks and adds_subject(telling, query, VP_SALARY)
+    condition, query = read(engine, "and if we are growing fast?")
+    assert condition.condition and not condition.statement and adds_subject(condition, query, VP_SALARY)
+    fragment, query = read(engine, "so the coo reports to the ceo?")
+    assert fragment.elliptical and fragment.own_subject == ("reports",)
+    assert not adds_subject(fragment, query, VP_SALARY)
+
+
+def test_nothing_is_borrowed_from_an_empty_topic_or_roles_already_named(engine):
+    assert resolve(engine, "how much do they make?", None) is None
+    assert resolve(engine, "how much do they make?", Topic()) is None
+    turn, query = read(engine, "what about the coo, is it higher?")
+    assert turn.thing and adds_subject(turn, query, Topic((COO,), ("salary",)))
+    assert not adds_roles(turn, query, Topic((COO,), ("salary",)), engine.retriever.covers_roles)
+    assert not adds_subject(turn, query, Topic((VP,)))
+
+
+@pytest.mark.parametrize("module", ["followup", "topic"])
+def test_follow_up_reading_does_not_depend_on_the_engine(module):
+    tree = ast.parse((Path(__file__).parent.parent / "bot" / f"{module}.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert imported.isdisjoint({"bot.engine", "bot.conversation", "bot.chat", "bot.cli"})
