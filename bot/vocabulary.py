@@ -130,6 +130,8 @@ class Vocabulary:
         """(alias found, canonical term) for the synonyms and abbreviations in normalised text."""
         if self._term_pattern is None:
             return []
+        if "  " in text:  # role terms come padded with spaces ("become  role_ceo"); aliases have single ones
+            text = " ".join(text.split())
         return [(m.group(0), self._term_of[m.group(0)]) for m in self._term_pattern.finditer(text)]
 
     def alias_words(self) -> set[str]:

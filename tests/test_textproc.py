@@ -314,6 +314,13 @@ def test_synonyms_and_misspellings_expand(vocab):
     assert found["duties"] == "responsibilities"
 
 
+def test_an_alias_naming_a_role_matches_the_question_with_the_role_rewritten():
+    vocab = Vocabulary.parse("[roles]\nCEO = chief executive\n[terms]\nsuccessor = become ceo\n")
+    canonical = vocab.canonicalize(normalize("Can a COO become chief executive?"))
+    assert "  " in canonical  # role terms come padded with spaces
+    assert dict(vocab.expansions(canonical)) == {"become role_ceo": "successor"}
+
+
 def test_alias_words_feed_the_spelling_corrector(vocab):
     known = vocab.alias_words()
     assert {"salary", "chief", "operating", "officer", "responsibilities"} <= known
