@@ -124,12 +124,15 @@ REBUILD_LOOP = textwrap.dedent("""
     from bot.config import Settings
     from bot.index_store import build_index
     knowledge = Path(sys.argv[1])
+    progress = Path(sys.argv[2]) if len(sys.argv) > 2 else None  # rebuilds done so far, for the test
     n = 0
     while True:
         n += 1
         (knowledge / "counter.txt").write_text(f"Counter\\n\\nThe counter was rebuilt {{n}} times.\\n")
         build_index(knowledge, None, Settings())
         print(n, flush=True)
+        if progress is not None:
+            progress.write_text(str(n))
 """)
 
 
@@ -161,13 +164,17 @@ def test_rebuild_killed_at_any_point_leaves_a_loadable_index(folder, tmp_path):
 def test_concurrent_rebuilds_do_not_corrupt_the_index(folder, tmp_path):
     script = tmp_path / "rebuild_loop.py"
     script.write_text(REBUILD_LOOP.format(root=str(ROOT)), encoding="utf-8")
-    procs = [subprocess.Popen([sys.executable, str(script), str(folder)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    deadline = time.monotonic() + 6
+    progress = [tmp_path / f"writer-{i}.txt" for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, str(script), str(folder), str(done)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for done in progress]
+    # Read for at least 6 s and until both writers have finished two rebuilds (a slow machine
+    # takes longer), reading in the middle of two writers all along.
+    started = time.monotonic()
     reads = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() - started < 6 or not all(p.exists() and int(p.read_text() or 0) >= 2 for p in progress):
+        assert time.monotonic() - started < 120, "the writers did not finish two rebuilds each"
         if (folder / ".index" / "index.json").exists():
-            _assert_loadable(folder)  # a reader in the middle of two writers
+            _assert_loadable(folder)
             reads += 1
         time.sleep(0.02)
     for proc in procs:
