@@ -23,7 +23,7 @@ from typing import Any, Literal
 from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
-from bot.followup import ASKS, resolve_follow_up
+from bot.followup import ASKS, name_partial_roles, resolve_follow_up
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
@@ -247,8 +247,11 @@ class Engine:
         if chat is not None:
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
+        named = name_partial_roles(text, query, topic, self.role_names)
+        if named != text:  # "the vp", in a conversation about the VP of Operations
+            text, query = named, self.retriever.analyzer.query(named)
         resolved = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
-                                     role_names=self.role_names)
+                                     role_names=self.role_names) or (named if named != normalize(question) else None)
         if resolved is not None:
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":

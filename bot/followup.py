@@ -67,6 +67,36 @@ _STRANDED_TO = re.compile(r"\bto\W*$")
 _ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
 
 
+# "the vp", "a director": a word of one role's name, with an article, in a conversation about
+# that role names it ("who does the vp report to?"); "the vp of sales" is someone else.
+_PARTIAL_ROLE = r"\b(?:the|a|an|that|this|our|their|your)\s+({words})s?\b(?!\s+of\b)"
+
+
+def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names: Mapping[str, str]) -> str:
+    """``text`` with a role the conversation is about written out where a word of its name alone
+    stands for it ("who does the vp report to" -> "who does the VP of Operations report to").
+
+    Only words of one role's name count ("vp", "director", "manager", "head"; not "operations"),
+    and only for roles of ``topic`` (its roles and frame) that ``query`` does not name already.
+    """
+    if topic is None:
+        return text
+    counts: dict[str, int] = {}
+    for name in role_names.values():
+        for word in set(name.lower().split()):
+            counts[word] = counts.get(word, 0) + 1
+    own: dict[str, str] = {}  # distinctive word -> role of the conversation
+    for role in dict.fromkeys([*topic.roles, *topic.frame]):
+        if role in role_names and role not in query.roles:
+            for word in role_names[role].lower().split():
+                if counts[word] == 1 and len(word) > 1 and word != role_names[role].lower():
+                    own[word] = role
+    if not own:
+        return text
+    pattern = re.compile(_PARTIAL_ROLE.format(words="|".join(map(re.escape, own))))
+    return pattern.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + role_names[own[m.group(1)]], text)
+
+
 @dataclass(frozen=True)
 class TurnReading:
     """What a turn's wording says about the conversation before it (see ``read_turn``)."""

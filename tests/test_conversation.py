@@ -269,7 +269,7 @@ VP_BENEFITS = "The Benefits of Hiring a VP of Operations"
 
 
 def test_a_follow_up_on_the_same_role_prefers_the_section_just_shown(engine):
-    question = "could they become ceo one day"
+    question = "could they end up as ceo one day"
     head = ("role_head_of_operations",)
     elsewhere = engine.ask(question, Topic(head))
     shown = engine.ask(question, Topic(head, source=HEAD_DOC, section="Head of Operations"))
@@ -340,7 +340,7 @@ def test_a_new_condition_asks_the_question_before_again(engine):
 def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
     lines = [
         {"id": 1, "question": "what does a head of operations do", "session": "a"},
-        {"id": 2, "question": "could they become ceo one day", "session": "a"},
+        {"id": 2, "question": "could they end up as ceo one day", "session": "a"},
         {"id": 3, "question": "benefits of a vp of operations for a small business", "session": "b"},
         {"id": 4, "question": "and the coo?", "session": "b"},
     ]
@@ -469,3 +469,11 @@ def test_chat_picks_a_choice_by_number(engine):
     text = out.getvalue()
     assert text.startswith(offered.reply)
     assert offered.choices[1].text in text[len(offered.reply):]
+
+
+def test_the_vp_in_a_conversation_about_the_vp_of_operations_is_that_role(engine):
+    topic = Topic(("role_coo",), ("production", "logistics"), frame=("role_coo", "role_vp_of_operations"))
+    answer = engine.ask("who does the vp report to", topic)
+    assert answer.resolved == "who does the VP of Operations report to"
+    assert "A VP Operations typically reports to the COO" in answer.text
+    assert engine.ask("who does the vp report to").resolved is None  # no conversation: no role to name

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.followup import TurnReading, adds_roles, adds_subject, read_turn, resolve_follow_up
+from bot.followup import TurnReading, adds_roles, adds_subject, name_partial_roles, read_turn, resolve_follow_up
 from bot.textproc import normalize
 from bot.topic import Topic
 
@@ -114,3 +114,20 @@ def test_follow_up_reading_does_not_depend_on_the_engine(module):
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert imported.isdisjoint({"bot.engine", "bot.conversation", "bot.chat", "bot.cli"})
+
+
+def test_a_word_of_a_role_name_names_that_role_of_the_conversation(engine):
+    def named(question: str, topic: Topic | None) -> str:
+        query = engine.retriever.analyzer.query(question)
+        return name_partial_roles(normalize(question), query, topic, engine.role_names)
+
+    both = Topic((COO,), ("production",), frame=(COO, VP))
+    assert named("who does the vp report to", both) == "who does the VP of Operations report to"
+    directors = Topic((OPS_MANAGER, "role_operations_director"), ())
+    assert named("and the director?", directors) == "and the Operations Director?"
+    for question in ["who does the vp of sales report to",  # someone else
+                     "my manager says the coo decides", "does a vp ops report to the coo"]:  # no article / named
+        assert named(question, both) == normalize(question)
+    assert named("who does the vp report to", VP_SALARY) == "who does the VP of Operations report to"
+    assert named("who does the vp report to", Topic((OPS_MANAGER,), ("salary",))) == "who does the vp report to"
+    assert named("who does the vp report to", None) == "who does the vp report to"
