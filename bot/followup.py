@@ -16,12 +16,16 @@ from dataclasses import dataclass, replace
 from bot.analysis import Query
 from bot.textproc import stem
 from bot.topic import Topic
+from bot.vocabulary import ROLE_PREFIX
 
 # Words that point back to what was said before: a person ("how much do THEY make?") or a
 # thing ("who implements THEM?", "when does THAT happen?").
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+# "they" doing something before any role is named: the people said before ("do they work with the
+# coo?" after the Operations Director), not the role named after it ("and the coo, do they ...").
+_SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
 # A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
 # coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
 _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
@@ -104,6 +108,7 @@ class TurnReading:
     text: str  # the wording, with "the same (question) for" rewritten to "for": what is looked up
     names_roles: bool  # it names a role of its own
     person: bool  # points at a person said before: "they", "that job", "which of them", "both"
+    subject_first: bool  # "they" before any role named: "do they work with the coo?"
     thing: bool  # points at a thing said before ("who implements them?"), or compares one role with the old
     plural: bool  # names no role and means the roles of the last two turns: "both", "between them"
     ellipsis: bool  # leaves words out: "and ...", "what about ...", "... too?", "is the coo allowed to?"
@@ -143,8 +148,12 @@ def read_turn(text: str, query: Query) -> TurnReading:
     asks = bool(ASKS.match(clause))
     elliptical = same_for or comparison or thing or not asks or bool(
         _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
+    subject = _SUBJECT_PERSON.search(query.text)  # roles are terms there: where the first is named
+    subject_first = (names_roles and not same_for and subject is not None
+                     and subject.start() < query.text.find(ROLE_PREFIX))
     return TurnReading(
-        text=text, names_roles=names_roles, person=person, thing=thing, plural=plural, ellipsis=ellipsis,
+        text=text, names_roles=names_roles, person=person, subject_first=subject_first, thing=thing,
+        plural=plural, ellipsis=ellipsis,
         same_for=same_for, comparison=comparison, elliptical=elliptical, asks=asks,
         # Telling, not asking ("i like being hands-on"): more about the question before.
         statement=not asks and "?" not in text and len(own_subject) <= 2,
@@ -159,16 +168,17 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
 
     Naming no role: when it points back ("how much do they make?", "what does that job pay?"),
     leaves words out, or asks little of its own ("is an mba needed?"). With a role
-    named, only "that"/"it" point back to the old roles ("how is that different from a coo?"), or
-    "they" when the role named is one the articles are not about ("could they take over from the
-    ceo?"). ``covers_roles`` tells whether the articles are about any of the roles given.
+    named, only "that"/"it" point back to the old roles ("how is that different from a coo?"),
+    "they" before the role named ("do they work with the coo?"), or "they"/"their" when the role
+    named is one the articles are not about ("is the ceo their boss?"). ``covers_roles`` tells
+    whether the articles are about any of the roles given.
     """
     if not topic.roles or set(topic.roles) <= set(query.roles):
         return False
     if not turn.names_roles:
         return (turn.person or turn.thing or turn.ellipsis
                 or (min(len(turn.own_subject), query.asked) <= 2 and not query.unknown_words))
-    return turn.thing or (turn.person and not covers_roles(query.roles))
+    return turn.thing or turn.subject_first or (turn.person and not covers_roles(query.roles))
 
 
 def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:

@@ -57,7 +57,10 @@ def test_they_next_to_a_named_role_points_back_only_when_the_articles_do_not_cov
     assert query.roles == [CEO] and turn.person and not turn.thing
     assert not engine.retriever.covers_roles([CEO])
     assert adds_roles(turn, query, VP_SALARY, engine.retriever.covers_roles)
-    assert not adds_roles(turn, query, VP_SALARY, lambda roles: True)  # "they" would be the ceo's people
+    turn, query = read(engine, "is the ceo their boss?")  # the role named first: "their" may be its people
+    assert turn.person and not turn.subject_first
+    assert adds_roles(turn, query, VP_SALARY, engine.retriever.covers_roles)
+    assert not adds_roles(turn, query, VP_SALARY, lambda roles: True)
 
 
 def test_both_means_the_frame_only_when_the_topic_holds_fewer_than_two_roles(engine):
@@ -131,3 +134,12 @@ def test_a_word_of_a_role_name_names_that_role_of_the_conversation(engine):
     assert named("who does the vp report to", VP_SALARY) == "who does the VP of Operations report to"
     assert named("who does the vp report to", Topic((OPS_MANAGER,), ("salary",))) == "who does the vp report to"
     assert named("who does the vp report to", None) == "who does the vp report to"
+
+
+def test_they_before_the_role_named_are_the_people_said_before(engine):
+    director = Topic(("role_operations_director",), ("responsibilities",))
+    turn, query = read(engine, "do they work with the coo?")
+    assert turn.subject_first and adds_roles(turn, query, director, engine.retriever.covers_roles)
+    assert resolve(engine, "do they work with the coo?", director) == "do they work with the coo? Operations Director"
+    turn, query = read(engine, "and the coo, do they report to the ceo?")  # "they" are the coo
+    assert not turn.subject_first and not adds_roles(turn, query, director, engine.retriever.covers_roles)
