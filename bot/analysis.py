@@ -219,6 +219,7 @@ class Query:
     terms: list[str]
     roles: list[str]  # role terms asked about, in order of mention
     unknown_titles: list[str] = field(default_factory=list)  # job titles the knowledge doesn't cover
+    uncovered: list[str] = field(default_factory=list)  # subjects it names that the articles don't answer
     unknown_words: list[str] = field(default_factory=list)  # content words no passage uses
     corrections: dict[str, str] = field(default_factory=dict)
     subject: list[str] = field(default_factory=list)  # the question's own content words, roles aside
@@ -463,7 +464,8 @@ class Analyzer:
         ]
         return Query(
             text=canon, terms=terms, roles=self.roles_in(canon, tokens),
-            unknown_titles=self._unknown_titles(tokens), unknown_words=unknown, corrections=corrections,
+            unknown_titles=self._unknown_titles(tokens), uncovered=self.vocabulary.uncovered_in(canon),
+            unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
             asked=len(set(own)),
         )

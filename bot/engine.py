@@ -129,12 +129,13 @@ def _sigmoid(x: float) -> float:
 def confidence_features(hit: Hit, query: Query, covers_roles: bool = True) -> list[float]:
     """Features the calibrated confidence is computed from (see ``Settings.confidence_weights``):
     the passage's score; how much of what was asked (roles aside) it contains; how well it is
-    about the roles asked; whether the question is about a job the articles don't cover (asking
-    *who* does something "with the ceo" asks for a covered one); the share of the question's words
+    about the roles asked; whether the question is about a job or (``[uncovered]`` in the
+    vocabulary) a subject the articles don't cover (asking *who* does something "with the ceo"
+    asks for a covered job); the share of the question's words
     no article uses; whether the passage is about none of the roles asked about (a head of
     operations' salary is not in an article about COO salaries)."""
     unknown_share = len(query.unknown_words) / max(1, query.content_words)
-    off_topic = bool(query.unknown_titles) or (bool(query.roles) and not covers_roles
+    off_topic = bool(query.unknown_titles or query.uncovered) or (bool(query.roles) and not covers_roles
                                                and not _ASKS_WHO.search(query.text))
     role_miss = bool(query.roles) and hit.role_match == 0.0
     return [hit.score, hit.content_coverage, hit.role_match, float(off_topic), unknown_share, float(role_miss)]

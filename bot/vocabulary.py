@@ -71,6 +71,7 @@ class Vocabulary:
     terms: dict[str, list[str]] = field(default_factory=dict)  # canonical -> aliases
     titles: frozenset[str] = frozenset()
     stopwords: frozenset[str] = frozenset()
+    uncovered: frozenset[str] = frozenset()  # subjects asked about that the articles don't answer
 
     def __post_init__(self) -> None:
         self._role_of: dict[str, str] = {}
@@ -87,6 +88,8 @@ class Vocabulary:
                 self._term_of.setdefault(alias, normalize(canonical))
         self._term_pattern = phrase_pattern(list(self._term_of))
         self.role_names: dict[str, str] = {role_token(n): n for n in self.roles}
+        self._uncovered_pattern = phrase_pattern([" ".join(self.canonicalize(normalize(u)).split())
+                                                  for u in self.uncovered])
 
     @classmethod
     def load(cls, path: Path) -> Vocabulary:
@@ -118,6 +121,7 @@ class Vocabulary:
             terms={k.strip(): _split_aliases(v) for k, v in section("terms").items()},
             titles=frozenset(a for v in section("titles").values() for a in _split_aliases(v)),
             stopwords=frozenset(a for v in section("stopwords").values() for a in _split_aliases(v)),
+            uncovered=frozenset(a for v in section("uncovered").values() for a in _split_aliases(v)),
         )
 
     def canonicalize(self, text: str) -> str:
@@ -133,6 +137,12 @@ class Vocabulary:
         if "  " in text:  # role terms come padded with spaces ("become  role_ceo"); aliases have single ones
             text = " ".join(text.split())
         return [(m.group(0), self._term_of[m.group(0)]) for m in self._term_pattern.finditer(text)]
+
+    def uncovered_in(self, text: str) -> list[str]:
+        """The subjects of ``[uncovered]`` named in normalised, canonicalised text."""
+        if self._uncovered_pattern is None:
+            return []
+        return self._uncovered_pattern.findall(" ".join(text.split()))
 
     def alias_words(self) -> set[str]:
         """Every word the vocabulary knows, for spelling correction."""

@@ -124,6 +124,21 @@ def test_abstains_on_unrelated_questions(engine, question):
     assert j["answer"] is None and j["source"] is None and j["section"] is None and j["alternatives"] == []
 
 
+@pytest.mark.parametrize("question", ["common interview questions for a coo role",
+                                      "how much equity should a startup coo get"])
+def test_a_subject_the_articles_do_not_cover_counts_as_off_topic(engine, question):
+    """``[uncovered]`` in the vocabulary: interviews and equity are next to the articles' topics,
+    but nothing in them answers such a question."""
+    from bot.engine import confidence_features
+
+    query = engine.retriever.analyzer.query(question)
+    assert query.uncovered and not query.unknown_titles
+    hit = engine.retriever.retrieve(query, k=1)[0]
+    assert confidence_features(hit, query)[3] == 1.0  # the off-topic feature, as for an uncovered job
+    assert engine.ask(question).kind == "unknown"
+    assert not engine.retriever.analyzer.query("common questions about the coo role").uncovered
+
+
 def test_threshold_one_means_never_answer(engine):
     strict = Engine(engine.retriever, engine.settings, calibration={"threshold": 1.0})
     a = strict.ask(BOTH_ROLES_QUESTION)

@@ -336,12 +336,15 @@ def test_missing_vocabulary_file_is_empty(tmp_path):
 def test_vocabulary_file_format(tmp_path):
     path = write(tmp_path / "synonyms.ini", (
         "# comment\n[roles]\nChief Widget Officer = cwo, widget boss,\n    head widgeteer\n"
-        "[terms]\ncog = sprocket, gear wheel\n[titles]\nwords = boss\n[stopwords]\nwords = yo\n"))
+        "[terms]\ncog = sprocket, gear wheel\n[titles]\nwords = boss\n[stopwords]\nwords = yo\n"
+        "[uncovered]\nwords = job offer, cwo equity\n"))
     vocab = Vocabulary.load(path)
     for alias in ["CWO", "widget boss", "head widgeteer", "chief widget officer"]:
         assert canon(vocab, alias) == "role_chief_widget_officer"
     assert vocab.expansions("a gear wheel") == [("gear wheel", "cog")]
     assert "boss" in vocab.titles and "yo" in vocab.stopwords
+    assert vocab.uncovered_in(canon(vocab, "negotiating a job offer as a CWO")) == ["job offer"]
+    assert vocab.uncovered_in(canon(vocab, "how much widget boss equity")) == ["role_chief_widget_officer equity"]
 
 
 @pytest.mark.parametrize("content", [b"[roles\nbroken", b"\xff\xfe[roles]\nA = b\n"])
