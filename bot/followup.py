@@ -29,8 +29,10 @@ _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
 # A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
 # coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
 _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
-                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|\bsame as\b|"
+                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|"
+                         r"\bsame (?:thing |role |job |position |title )?as\b|"
                          r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
+_COMPARATIVE = re.compile(r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\b")  # "is it higher for a coo?"
 _COMPARING_STEMS = ("compar", "differ", "similar")
 _COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
 # "is it the same for a vp?", "same question for the coo": the old subject, the new role.
@@ -134,7 +136,7 @@ def read_turn(text: str, query: Query) -> TurnReading:
     same_for = names_roles and bool(_SAME_FOR.search(text))
     if same_for:  # the new role instead of the old ones, asked the old question
         text = _SAME_FOR.sub("for", text)
-    comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text))
+    comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text) or _COMPARATIVE.search(text))
     # "who decides strategy between the two": people mentioned before; the "it" of "is it the same
     # for a vp?" points at neither the old person nor the old thing.
     person = (points_at_person or plural) and not same_for
@@ -168,17 +170,18 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
 
     Naming no role: when it points back ("how much do they make?", "what does that job pay?"),
     leaves words out, or asks little of its own ("is an mba needed?"). With a role
-    named, only "that"/"it" point back to the old roles ("how is that different from a coo?"),
-    "they" before the role named ("do they work with the coo?"), or "they"/"their" when the role
-    named is one the articles are not about ("is the ceo their boss?"). ``covers_roles`` tells
-    whether the articles are about any of the roles given.
+    named, a comparison points back to the old roles ("how is that different from a coo?", "is it
+    higher for a coo?"; but "does the coo do that too?" asks the old subject of the coo alone), so
+    does "they" before the role named ("do they work with the coo?"), or "they"/"their" when the
+    role named is one the articles are not about ("is the ceo their boss?"). ``covers_roles``
+    tells whether the articles are about any of the roles given.
     """
     if not topic.roles or set(topic.roles) <= set(query.roles):
         return False
     if not turn.names_roles:
         return (turn.person or turn.thing or turn.ellipsis
                 or (min(len(turn.own_subject), query.asked) <= 2 and not query.unknown_words))
-    return turn.thing or turn.subject_first or (turn.person and not covers_roles(query.roles))
+    return turn.comparison or turn.subject_first or (turn.person and not covers_roles(query.roles))
 
 
 def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:

@@ -243,11 +243,19 @@ def test_it_and_that_pointing_at_nothing_said_leave_the_question_alone(engine, q
     assert not answer.used_context and answer.text == engine.ask(question).text
 
 
-@pytest.mark.parametrize("follow_up", ["is it higher for a coo?", "can a coo do that", "does that apply to a coo too"])
-def test_it_and_that_pointing_back_bring_the_old_roles_and_subject(engine, follow_up):
+@pytest.mark.parametrize("follow_up", ["is it higher for a coo?", "is that more than a coo gets"])
+def test_a_comparison_with_a_named_role_brings_the_old_roles_and_subject(engine, follow_up):
     answer = engine.ask(follow_up, Topic(("role_operations_manager",), ("salary",)))
     assert answer.used_context and set(answer.about) == {"COO", "Operations Manager"}
     assert answer.resolved.endswith("Operations Manager salary")
+
+
+@pytest.mark.parametrize("follow_up", ["can a coo do that", "does that apply to a coo too",
+                                       "does the coo do that too?"])
+def test_that_with_a_named_role_asks_the_old_subject_of_that_role(engine, follow_up):
+    answer = engine.ask(follow_up, Topic(("role_operations_manager",), ("salary",)))
+    assert answer.used_context and answer.about == ("COO",)
+    assert answer.resolved.endswith("salary") and "Operations Manager" not in answer.resolved
 
 
 @pytest.mark.parametrize("follow_up", ["and the coo?", "the coo?", "coo too?", "what about the coo?",
