@@ -369,9 +369,10 @@ class Analyzer:
         if not fixed:
             return None
         # A form of a word the articles use ("handles"), or an English word, is no typo, unless
-        # it is one letter away from a word of a role name or synonym ("directer", "manger").
-        in_vocabulary = fixed in self._vocabulary_words
-        if not in_vocabulary and count >= ENGLISH_WORD_MIN_COUNT:
+        # it is one letter away from a word of a role name or synonym ("directer", "manger"):
+        # "motivating" (the articles say "motivate") is not "mitigating".
+        if count >= ENGLISH_WORD_MIN_COUNT and (fixed not in self._vocabulary_words or edit_distance(word, fixed) > 1
+                                                or (not needs_stemmer(word) and stem(word) in self.indexed_terms)):
             return None
         return fixed
 

@@ -415,6 +415,17 @@ def test_query_keeps_forms_of_indexed_words(analyzer):
     assert stem("manages") in q.terms and stem("departments") in q.terms
 
 
+def test_an_english_form_of_an_indexed_word_is_no_typo_of_a_vocabulary_word(vocab):
+    """"motivating" is two letters from "mitigating" (a word of the vocabulary file) but a form of
+    the articles' "motivate"; "directer" is one letter from "director" and no such form."""
+    analyzer = Analyzer(vocab)
+    analyzer.learn(["They inspire and motivate teams.", "Mitigating risks is the director's job."])
+    assert "mitigating" in vocab.alias_words()
+    assert analyzer.query("what about motivating staff").corrections == {}
+    assert stem("motivate") in analyzer.query("what about motivating staff").terms
+    assert analyzer.query("what does the directer do").corrections == {"directer": "director"}
+
+
 @pytest.mark.parametrize("question", ["should we hire a vp of ops or a coo", "would a coo or a vp ops suit me"])
 def test_should_one_role_or_another_asks_to_choose_between_them(analyzer, question):
     chosen = analyzer.query("choose between a vp of ops and a coo").terms
