@@ -143,3 +143,9 @@ def test_they_before_the_role_named_are_the_people_said_before(engine):
     assert resolve(engine, "do they work with the coo?", director) == "do they work with the coo? Operations Director"
     turn, query = read(engine, "and the coo, do they report to the ceo?")  # "they" are the coo
     assert not turn.subject_first and not adds_roles(turn, query, director, engine.retriever.covers_roles)
+
+
+def test_together_means_the_roles_talked_about_before(engine):
+    topic = Topic((COO,), ("benefits",), frame=(COO, VP))
+    assert read(engine, "can they work together?")[0].plural
+    assert resolve(engine, "can they work together?", topic) == "can they work together? COO VP of Operations"
