@@ -199,6 +199,8 @@ def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:
     if not turn.names_roles:
         return ((turn.nothing_new and (turn.ellipsis or turn.person or not query.terms)) or turn.thing
                 or turn.condition or turn.statement)
+    if turn.comparison and turn.own_subject:  # "how does their salary compare with a coo's": compares that
+        return False
     # a fragment with words of its own says something ("so the coo reports to the ceo?")
     return turn.elliptical and len(turn.own_subject) <= (1 if turn.asks else 0)
 

@@ -149,3 +149,10 @@ def test_together_means_the_roles_talked_about_before(engine):
     topic = Topic((COO,), ("benefits",), frame=(COO, VP))
     assert read(engine, "can they work together?")[0].plural
     assert resolve(engine, "can they work together?", topic) == "can they work together? COO VP of Operations"
+
+
+def test_a_comparison_with_a_subject_of_its_own_compares_that(engine):
+    degree = Topic((OPS_MANAGER,), ("need", "degree", "education"))
+    resolved = resolve(engine, "how does their salary compare with a coo's", degree)
+    assert resolved == "how does their salary compare with a coo's Operations Manager"  # the old role, not the degree
+    assert resolve(engine, "how does a coo compare?", degree).endswith("need degree education")
