@@ -161,12 +161,13 @@ def _common_stem(word: str) -> str | None:
 
 # Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``): an
 # index records this, and one built by an older analysis is rebuilt rather than half-used.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
-# Irregular past forms of verbs -> the verb: Snowball leaves "found" and "led" as they are, so
-# "can be found in" never met "where would i find", nor "led by" "who leads". Only forms that are
-# seldom anything else ("saw", "rose", "left", "fell" are left out).
-_IRREGULAR = {form: verb for verb, forms in (
+# Word forms Snowball leaves as they are, stemmed as the word they are a form of: irregular past
+# forms of verbs ("can be found in" never met "where would i find", nor "led by" "who leads") and
+# comparatives ("in smaller organizations" answers "at a small company"). Only forms that are seldom
+# anything else ("saw", "rose", "left", "fell" are left out; "better" and "best" too: "good" is no match).
+_IRREGULAR = {form: base for base, forms in (
     ("arise", "arose arisen"), ("become", "became"), ("begin", "began begun"), ("bring", "brought"),
     ("build", "built"), ("buy", "bought"), ("catch", "caught"), ("choose", "chose chosen"), ("draw", "drew drawn"),
     ("drive", "drove driven"), ("fight", "fought"), ("find", "found"), ("forget", "forgot forgotten"),
@@ -177,12 +178,17 @@ _IRREGULAR = {form: verb for verb, forms in (
     ("take", "took taken"), ("teach", "taught"), ("tell", "told"), ("think", "thought"), ("throw", "threw thrown"),
     ("undertake", "undertook undertaken"), ("understand", "understood"), ("wear", "wore worn"), ("win", "won"),
     ("write", "wrote written"),
+    ("small", "smaller smallest"), ("large", "larger largest"), ("big", "bigger biggest"),
+    ("high", "higher highest"), ("low", "lower lowest"), ("great", "greater greatest"),
+    ("broad", "broader broadest"), ("wide", "wider widest"), ("long", "longer longest"),
+    ("strong", "stronger strongest"), ("deep", "deeper deepest"), ("narrow", "narrower narrowest"),
+    ("old", "older oldest"), ("new", "newer newest"), ("fast", "faster fastest"),
 ) for form in forms.split()}
 
 
 def stem(word: str) -> str:
-    """Snowball stem (of the verb, for an irregular past form); multi-word terms joined by ``_``
-    (roles) and ``$`` are kept whole."""
+    """Snowball stem (of the base word, for an irregular past form or a comparative, see
+    ``_IRREGULAR``); multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
     found = _STEMS.get(word)
     if found is not None:
         return found

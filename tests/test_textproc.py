@@ -100,12 +100,15 @@ def test_possible_stems_replace_only_the_letters_snowball_replaces():
         "happy") | possible_stems("possibility") | possible_stems("skies")
 
 
-def test_irregular_past_forms_stem_as_their_verbs():
-    """"can be found in" meets "where would i find", "led by" meets "who leads"."""
+def test_irregular_past_forms_and_comparatives_stem_as_their_base_words():
+    """"can be found in" meets "where would i find", "led by" meets "who leads", "in smaller
+    organizations" meets "at a small company"."""
     forms, verbs = ("found", "led", "paid", "brought"), ("find", "leads", "pays", "bring")
     assert [stem(w) for w in forms] == [stem(w) for w in verbs]
     assert stem("find") in content_terms("VP Operations can be found in various industries")
     assert stem("saw") != stem("see")  # a tool as often as a verb: left alone
+    assert [stem(w) for w in ("smaller", "largest", "bigger")] == [stem(w) for w in ("small", "large", "big")]
+    assert stem("small") in content_terms("In smaller organizations, the COO may wear many hats")
 
 
 def test_rare_words_that_may_stem_to_a_term_are_those_possible_stems_finds():
