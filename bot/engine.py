@@ -131,9 +131,9 @@ def confidence_features(hit: Hit, query: Query, covers_roles: bool = True) -> li
     the passage's score; how much of what was asked (roles aside) it contains; how well it is
     about the roles asked; whether the question is about a job or (``[uncovered]`` in the
     vocabulary) a subject the articles don't cover (asking *who* does something "with the ceo"
-    asks for a covered job); the share of the question's words
-    no article uses; whether the passage is about none of the roles asked about (a head of
-    operations' salary is not in an article about COO salaries)."""
+    asks for a covered job); the share of the question's words no article uses; whether the
+    passage is about none of the roles asked about (a head of operations' salary is not in an
+    article about COO salaries)."""
     unknown_share = len(query.unknown_words) / max(1, query.content_words)
     off_topic = bool(query.unknown_titles or query.uncovered) or (bool(query.roles) and not covers_roles
                                                and not _ASKS_WHO.search(query.text))
@@ -252,7 +252,9 @@ class Engine:
         if named != text:  # "the vp", in a conversation about the VP of Operations
             text, query = named, self.retriever.analyzer.query(named)
         resolved = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
-                                     role_names=self.role_names) or (named if named != normalize(question) else None)
+                                     role_names=self.role_names)
+        if resolved is None and named != normalize(question):
+            resolved = named  # the role written out is what was asked
         if resolved is not None:
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
             if in_context.kind == "answer":
