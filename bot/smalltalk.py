@@ -103,7 +103,8 @@ FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "
           "faqbot", "there", "mate", "buddy", "friend", "pal", "a", "lot", "and", "the", "for", "just",
           "then", "well", "oh", "ah", "um", "uh", "hmm", "doing", "u", "you", "too", "man", "dude",
           "please", "pls", "btw", "anyway", "now", "everybody", "yall", "y'all", "bro", "bruh", "fam", "sir",
-          "super", "bunch", "here", "exactly", "ok", "okay", "about", "wait", "even", "actually", "right"}
+          "super", "bunch", "here", "exactly", "ok", "okay", "about", "wait", "even", "actually", "right",
+          "rn", "lol", "lmao", "haha", "tbh", "tho", "though", "thing"}
 
 REPLIES: dict[str, str] = {
     "greeting": "Hi! I answer questions about {topics}. Ask me anything, e.g. \"{example}\".",

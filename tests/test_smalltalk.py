@@ -24,6 +24,7 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("what kinds of things do you know about", "help"), ("hmm", "ack"), ("no worries", "ack"),
     ("wait who am i even talking to", "identity"), ("am i talking to a bot?", "identity"),
     ("wrong answer", "rude"), ("who built this bot", "identity"), ("how does this work, what do i type", "help"),
+    ("wait who am i even talking to rn", "identity"), ("hi, how do i use this thing", "help"), ("lol thanks", "thanks"),
 ])
 def test_small_talk_categories(message, category):
     assert detect(message) == SmallTalk(category)
