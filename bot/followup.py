@@ -71,6 +71,11 @@ _ADDITIVE = re.compile(r"\b(?:extra|else|additional|additionally|besides|on top)
 # A final "to" leaves the verb's object out ("is the coo allowed to?"), except in a question that
 # asks for that object ("who does a vp of operations report to").
 _STRANDED_TO = re.compile(r"\bto\W*$")
+# A question that stops at the role it names: "can an operations manager?", "and does a coo?"
+# (read on the analysed text, where a role is one term).
+_ENDS_AT_ROLE = re.compile(r"^(?:(?:and|so|but|ok|okay|what about|how about)\s+)?"
+                           r"(?:can|could|does|do|did|is|are|will|would|should|has|have|must|may)\s+"
+                           r"(?:an?\s+|the\s+)?role_\w+\W*$")
 _ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|whats|what's|which|where)\b")
 
 
@@ -150,7 +155,8 @@ def read_turn(text: str, query: Query) -> TurnReading:
     clause = _DISCOURSE.sub("", text)
     asks = bool(ASKS.match(clause))
     elliptical = same_for or comparison or thing or not asks or bool(
-        _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to)
+        _ABOUT.match(clause) or _ADDITIVE.search(text) or _ELLIPTICAL_END.search(text) or stranded_to
+        or _ENDS_AT_ROLE.match(" ".join(query.text.split())))
     subject = _SUBJECT_PERSON.search(query.text)  # roles are terms there: where the first is named
     subject_first = (names_roles and not same_for and subject is not None
                      and subject.start() < query.text.find(ROLE_PREFIX))

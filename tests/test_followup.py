@@ -156,3 +156,12 @@ def test_a_comparison_with_a_subject_of_its_own_compares_that(engine):
     resolved = resolve(engine, "how does their salary compare with a coo's", degree)
     assert resolved == "how does their salary compare with a coo's Operations Manager"  # the old role, not the degree
     assert resolve(engine, "how does a coo compare?", degree).endswith("need degree education")
+
+
+@pytest.mark.parametrize("question", ["can an operations manager?", "and does a coo?"])
+def test_a_question_that_stops_at_its_role_asks_the_old_question_of_it(engine, question):
+    hiring = Topic((VP,), ("hire", "people"))
+    turn, query = read(engine, question)
+    assert turn.elliptical and adds_subject(turn, query, hiring)
+    assert resolve(engine, question, hiring).endswith("hire people")
+    assert not read(engine, "can an operations manager hire people?")[0].elliptical
