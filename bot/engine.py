@@ -249,11 +249,12 @@ class Engine:
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
         named = name_partial_roles(text, query, topic, self.role_names)
-        if named != text:  # "the vp", in a conversation about the VP of Operations
+        renamed = named != text  # "the vp", in a conversation about the VP of Operations
+        if renamed:
             text, query = named, self.retriever.analyzer.query(named)
         resolved = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
                                      role_names=self.role_names)
-        if resolved is None and named != normalize(question):
+        if resolved is None and renamed:
             resolved = named  # the role written out is what was asked
         if resolved is not None:
             in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)

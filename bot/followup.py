@@ -10,8 +10,10 @@ display names are passed in: this module knows wording and the analysed ``Query`
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from bot.analysis import Query
 from bot.textproc import stem
@@ -84,6 +86,15 @@ _ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|
 _PARTIAL_ROLE = r"\b(?:the|a|an|that|this|our|their|your)\s+({words})s?\b(?!\s+of\b)"
 
 
+@lru_cache(maxsize=8)
+def _distinctive_words(names: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, ...]]:
+    """Per role, the words of its display name that no other role's name has (worked out once per
+    vocabulary, not per question)."""
+    counts = Counter(word for _, name in names for word in set(name.lower().split()))
+    return {role: tuple(w for w in name.lower().split() if counts[w] == 1 and len(w) > 1 and w != name.lower())
+            for role, name in names}
+
+
 def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names: Mapping[str, str]) -> str:
     """``text`` with a role the conversation is about written out where a word of its name alone
     stands for it ("who does the vp report to" -> "who does the VP of Operations report to").
@@ -93,16 +104,9 @@ def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names:
     """
     if topic is None:
         return text
-    counts: dict[str, int] = {}
-    for name in role_names.values():
-        for word in set(name.lower().split()):
-            counts[word] = counts.get(word, 0) + 1
-    own: dict[str, str] = {}  # distinctive word -> role of the conversation
-    for role in dict.fromkeys([*topic.roles, *topic.frame]):
-        if role in role_names and role not in query.roles:
-            for word in role_names[role].lower().split():
-                if counts[word] == 1 and len(word) > 1 and word != role_names[role].lower():
-                    own[word] = role
+    distinctive = _distinctive_words(tuple(role_names.items()))
+    own = {word: role for role in dict.fromkeys([*topic.roles, *topic.frame]) if role not in query.roles
+           for word in distinctive.get(role, ())}  # distinctive word -> role of the conversation
     if not own:
         return text
     pattern = re.compile(_PARTIAL_ROLE.format(words="|".join(map(re.escape, own))))
