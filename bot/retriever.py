@@ -510,12 +510,15 @@ class TfidfRetriever:
         mentions, heading, title = self.role_mentions_, self.role_heading_, self.role_title_
         # Named in its heading, or (no role in the heading) in two sentences and about as often as
         # any other role: about it; mentioned: 0.6 (an Operations Director section that mentions
-        # the COO twice is still about the director); only in the article's title: 0.25.
-        # A heading naming roles settles what the passage is about; otherwise the mentions do.
+        # the COO twice is still about the director), 0.5 under a heading naming other roles (a
+        # "Chief Operating Officer (COO)" section's "unlike the Head of Operations" is a contrast);
+        # only in the article's title: 0.25. A heading naming roles settles what the passage is
+        # about; otherwise the mentions do.
         if not self.roles_:
             return np.zeros(mentions.shape, dtype=np.float64)
         about = (heading > 0) | ((mentions >= 2) & (mentions * 2 >= self._most_mentions) & ~self._headed)
-        return np.where(about, 1.0, np.where(mentions >= 1, 0.6, np.where(title > 0, 0.25, 0.0)))
+        mentioned = np.where(self._headed, 0.5, 0.6)
+        return np.where(about, 1.0, np.where(mentions >= 1, mentioned, np.where(title > 0, 0.25, 0.0)))
 
     def score(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ranking score, term coverage, role support) for every passage."""
