@@ -23,7 +23,7 @@ from typing import Any, Literal
 from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
-from bot.followup import ASKS, name_partial_roles, resolve_follow_up
+from bot.followup import ASKS, name_compared_roles, name_partial_roles, resolve_follow_up
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
@@ -248,6 +248,9 @@ class Engine:
         if chat is not None:
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
+        compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles)
+        if compared != text:  # "coo or vp?": the VP of Operations (no context needed)
+            text, query = compared, self.retriever.analyzer.query(compared)
         named = name_partial_roles(text, query, topic, self.role_names)
         renamed = named != text  # "the vp", in a conversation about the VP of Operations
         if renamed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -111,6 +111,32 @@ def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names:
         return text
     pattern = re.compile(_PARTIAL_ROLE.format(words="|".join(map(re.escape, own))))
     return pattern.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + role_names[own[m.group(1)]], text)
+
+
+# A word of a role's name standing alone next to another role ("vps and coos", "coo or vp?",
+# "wider than the vp's"): the word begins its noun phrase (nothing but these before it; "hr
+# director", "the other managers" are others) and no "of" follows ("vp of sales").
+_BARE_ROLE = r"(^|\b(?:{before})\s)({words})(?:'s)?\b(?!\s+of\b)"
+_BARE_BEFORE = ("the", "a", "an", "that", "this", "our", "their", "your", "or", "and", "vs", "versus", "than",
+                "to", "for", "with", "from", "like", "as", "do", "does", "is", "are", "can", "should", "would")
+
+
+def name_compared_roles(text: str, query: Query, role_names: Mapping[str, str], covered: Collection[str]) -> str:
+    """``text`` with a role of the articles written out where a word of its name alone stands for
+    it beside another role the question names ("coo or vp?" -> "coo or VP of Operations?").
+
+    Only when ``query`` names one of the ``covered`` roles, and only words of one role's name
+    ("vp", "director", "manager", "head"), heading their noun phrase.
+    """
+    if not any(r in covered for r in query.roles):
+        return text
+    distinctive = _distinctive_words(tuple(role_names.items()))
+    own = {word: role for role in covered if role not in query.roles for word in distinctive.get(role, ())}
+    if not own:
+        return text
+    before = "|".join(_BARE_BEFORE)
+    pattern = re.compile(_BARE_ROLE.format(before=before, words="|".join(map(re.escape, sorted(own)))))
+    return pattern.sub(lambda m: m.group(1) + role_names[own[m.group(2)]], text)
 
 
 @dataclass(frozen=True)

@@ -647,6 +647,11 @@ class TfidfRetriever:
             return ()
         return tuple(dict.fromkeys(r for i in sections.tolist() for r in self.focus(i)))
 
+    @property
+    def covered_roles(self) -> frozenset[str]:
+        """The roles the articles are about (see ``covers_roles``)."""
+        return frozenset(self._covered_roles)
+
     def covers_roles(self, roles: list[str]) -> bool:
         """True when the articles are about at least one of ``roles`` (named in a title or heading),
         rather than only mentioning them in passing (a COO article mentioning the CFO)."""

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.followup import TurnReading, adds_roles, adds_subject, name_partial_roles, read_turn, resolve_follow_up
+from bot.followup import (
+    TurnReading,
+    adds_roles,
+    adds_subject,
+    name_compared_roles,
+    name_partial_roles,
+    read_turn,
+    resolve_follow_up,
+)
 from bot.textproc import normalize
 from bot.topic import Topic
 
@@ -134,6 +142,23 @@ def test_a_word_of_a_role_name_names_that_role_of_the_conversation(engine):
     assert named("who does the vp report to", VP_SALARY) == "who does the VP of Operations report to"
     assert named("who does the vp report to", Topic((OPS_MANAGER,), ("salary",))) == "who does the vp report to"
     assert named("who does the vp report to", None) == "who does the vp report to"
+
+
+def test_a_word_of_a_role_name_beside_another_role_names_that_role(engine):
+    def named(question: str) -> str:
+        query = engine.retriever.analyzer.query(question)
+        return name_compared_roles(normalize(question), query, engine.role_names, engine.retriever.covered_roles)
+
+    assert named("coo or vp?") == "coo or VP of Operations?"
+    assert named("is the coo's focus wider than the vp's") == "is the coo's focus wider than the VP of Operations"
+    assert named("vp or coo, which pays more") == "VP of Operations or coo, which pays more"
+    for question in ["vp of sales vs coo",  # someone else
+                     "does the coo guide the other managers", "hr director vs coo",  # a word before: others
+                     "do vps report to the coo",  # vice presidents in general
+                     "who does the vp report to"]:  # no role of the articles named beside it
+        assert named(question) == normalize(question)
+    answer = engine.ask("coo track or vp track?")
+    assert set(answer.about) == {"COO", "VP of Operations"} and not answer.used_context
 
 
 def test_they_before_the_role_named_are_the_people_said_before(engine):
