@@ -161,6 +161,13 @@ def test_a_word_of_a_role_name_beside_another_role_names_that_role(engine):
     assert set(answer.about) == {"COO", "VP of Operations"} and not answer.used_context
 
 
+def test_the_role_without_a_role_named_is_the_role_talked_about(engine):
+    coo = Topic((COO,), ("successor",))
+    assert read(engine, "what's the role like in smaller orgs")[0].person
+    assert resolve(engine, "what's the role like in smaller orgs", coo) == "what's the role like in smaller orgs COO"
+    assert resolve(engine, "what is the role of a vp of ops", coo) is None  # names its own
+
+
 def test_they_before_the_role_named_are_the_people_said_before(engine):
     director = Topic(("role_operations_director",), ("responsibilities",))
     turn, query = read(engine, "do they work with the coo?")
