@@ -304,7 +304,9 @@ class Analyzer:
         counts = Counter(raw_counts)
         for word, n in raw_counts.items():
             counts[stem(word)] += n
-        for word in self.vocabulary.alias_words() | STOP_WORDS:
+        # Chat filler is a word too: "actualy" is "actually", not the job title "actuary".
+        filler = {w for phrase in self.vocabulary.stopwords for w in words(phrase)}
+        for word in self.vocabulary.alias_words() | filler | STOP_WORDS:
             counts[word] += 1
         self.speller = SpellingCorrector(counts)
         self._free.clear()  # the indexed terms change

@@ -248,6 +248,11 @@ class Engine:
         if chat is not None:
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
+        if query.corrections:  # "thnaks, that helped": small talk with a typo
+            fixed = re.sub(r"[a-z]+", lambda m: query.corrections.get(m.group(0), m.group(0)), text)
+            chat = smalltalk.detect(fixed)
+            if chat is not None:
+                return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles)
         if compared != text:  # "coo or vp?": the VP of Operations (no context needed)
             text, query = compared, self.retriever.analyzer.query(compared)

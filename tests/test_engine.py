@@ -155,6 +155,16 @@ def test_small_talk_gets_no_passage(engine, message):
     assert a.to_json()["answer"] is None
 
 
+def test_small_talk_with_a_typo_is_small_talk(engine):
+    assert engine.ask("thnaks, that helped a lot").kind == "smalltalk"
+
+
+def test_a_misspelt_filler_word_is_that_word_not_a_job_title(engine):
+    query = engine.retriever.analyzer.query("what does an operations director actualy do day to day")
+    assert query.corrections["actualy"] in {"actual", "actually"} and not query.unknown_titles
+    assert engine.ask("what does an operations director actualy do day to day").kind == "answer"
+
+
 def test_small_talk_replies_name_the_topics(engine):
     assert "COO" in engine.ask("hi").reply
     assert "COO" in engine.ask("who are you").reply
