@@ -256,7 +256,7 @@ class Engine:
         compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles)
         if compared != text:  # "coo or vp?": the VP of Operations (no context needed)
             text, query = compared, self.retriever.analyzer.query(compared)
-        named = name_partial_roles(text, query, topic, self.role_names)
+        named = name_partial_roles(text, query, topic, self.role_names, self.retriever.covered_roles)
         renamed = named != text  # "the vp", in a conversation about the VP of Operations
         if renamed:
             text, query = named, self.retriever.analyzer.query(named)

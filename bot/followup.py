@@ -96,18 +96,23 @@ def _distinctive_words(names: tuple[tuple[str, str], ...]) -> dict[str, tuple[st
             for role, name in names}
 
 
-def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names: Mapping[str, str]) -> str:
+def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names: Mapping[str, str],
+                       covered: Collection[str] = ()) -> str:
     """``text`` with a role the conversation is about written out where a word of its name alone
     stands for it ("who does the vp report to" -> "who does the VP of Operations report to").
 
     Only words of one role's name count ("vp", "director", "manager", "head"; not "operations"),
-    and only for roles of ``topic`` (its roles and frame) that ``query`` does not name already.
+    and only for roles of ``topic`` (its roles and frame) or, when it is about one of the
+    ``covered`` roles (those the articles are about), for those, that ``query`` does not name.
     """
     if topic is None:
         return text
     distinctive = _distinctive_words(tuple(role_names.items()))
-    own = {word: role for role in dict.fromkeys([*topic.roles, *topic.frame]) if role not in query.roles
-           for word in distinctive.get(role, ())}  # distinctive word -> role of the conversation
+    # The conversation's roles, and (talking about roles the articles cover) the articles' other
+    # roles: "and the director?" after the VP of Operations is the Operations Director.
+    roles = [*topic.roles, *topic.frame, *(sorted(covered) if set(topic.roles) & set(covered) else ())]
+    own = {word: role for role in dict.fromkeys(roles) if role not in query.roles
+           for word in distinctive.get(role, ())}  # distinctive word -> role
     if not own:
         return text
     pattern = re.compile(_PARTIAL_ROLE.format(words="|".join(map(re.escape, own))))

@@ -128,9 +128,9 @@ def test_follow_up_reading_does_not_depend_on_the_engine(module):
 
 
 def test_a_word_of_a_role_name_names_that_role_of_the_conversation(engine):
-    def named(question: str, topic: Topic | None) -> str:
+    def named(question: str, topic: Topic | None, covered=()) -> str:
         query = engine.retriever.analyzer.query(question)
-        return name_partial_roles(normalize(question), query, topic, engine.role_names)
+        return name_partial_roles(normalize(question), query, topic, engine.role_names, covered)
 
     both = Topic((COO,), ("production",), frame=(COO, VP))
     assert named("who does the vp report to", both) == "who does the VP of Operations report to"
@@ -142,6 +142,12 @@ def test_a_word_of_a_role_name_names_that_role_of_the_conversation(engine):
     assert named("who does the vp report to", VP_SALARY) == "who does the VP of Operations report to"
     assert named("who does the vp report to", Topic((OPS_MANAGER,), ("salary",))) == "who does the vp report to"
     assert named("who does the vp report to", None) == "who does the vp report to"
+    # talking about roles the articles cover, their other roles too: "and the director?" after VPs
+    covered = engine.retriever.covered_roles
+    assert named("and the director?", VP_SALARY, covered) == "and the Operations Director?"
+    assert named("who does the vp report to", Topic((OPS_MANAGER,), ("salary",)), covered) == \
+        "who does the VP of Operations report to"
+    assert named("and the director?", Topic((CEO,), ("salary",)), covered) == "and the director?"  # not covered
 
 
 def test_a_word_of_a_role_name_beside_another_role_names_that_role(engine):
