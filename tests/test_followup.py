@@ -174,6 +174,11 @@ def test_the_role_without_a_role_named_is_the_role_talked_about(engine):
     assert resolve(engine, "what is the role of a vp of ops", coo) is None  # names its own
 
 
+def test_a_bare_why_with_chat_filler_asks_why_of_the_topic(engine):
+    both = Topic((VP, COO), ("one person hold both",))
+    assert resolve(engine, "why tho?", both) == "why tho? VP of Operations COO one person hold both"
+
+
 def test_they_before_the_role_named_are_the_people_said_before(engine):
     director = Topic(("role_operations_director",), ("responsibilities",))
     turn, query = read(engine, "do they work with the coo?")
