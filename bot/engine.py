@@ -23,7 +23,7 @@ from typing import Any, Literal
 from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
-from bot.followup import ASKS, name_compared_roles, name_partial_roles, resolve_follow_up
+from bot.followup import ASKS, name_compared_roles, name_partial_roles, read_turn, resolve_follow_up
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
@@ -265,7 +265,13 @@ class Engine:
         if resolved is None and renamed:
             resolved = named  # the role written out is what was asked
         if resolved is not None:
-            in_context = self.answer_query(question, self.retriever.analyzer.query(resolved), context=topic)
+            resolved_query = self.retriever.analyzer.query(resolved)
+            if topic is not None and read_turn(text, query).subject_first:
+                # "do they work with the coo?": about them; the coo is only what is asked of them
+                subject = [r for r in resolved_query.roles if r in topic.roles]
+                if subject:
+                    resolved_query = replace(resolved_query, roles=subject)
+            in_context = self.answer_query(question, resolved_query, context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
         answer: Answer | None = None

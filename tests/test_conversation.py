@@ -277,16 +277,22 @@ VP_BENEFITS = "The Benefits of Hiring a VP of Operations"
 
 
 def test_a_follow_up_on_the_same_role_prefers_the_section_just_shown(engine):
-    question = "could they end up as ceo one day"
-    head = ("role_head_of_operations",)
-    elsewhere = engine.ask(question, Topic(head))
-    shown = engine.ask(question, Topic(head, source=HEAD_DOC, section="Head of Operations"))
-    assert elsewhere.section != "Head of Operations"  # the section wins only with the context
-    assert shown.used_context and (shown.source, shown.section) == (HEAD_DOC, "Head of Operations")
+    question, section = "are they responsible for strategy", "Chief Operating Officer (COO)"
+    elsewhere = engine.ask(question, Topic(("role_coo",)))
+    shown = engine.ask(question, Topic(("role_coo",), source=HEAD_DOC, section=section))
+    assert elsewhere.section != section  # the section wins only with the context
+    assert shown.used_context and (shown.source, shown.section) == (HEAD_DOC, section)
     # the preference changes the order, not the confidence: that is the passage's own
     query = engine.retriever.analyzer.query(shown.resolved)
     hit = next(h for h in engine.retriever.retrieve(query, k=10) if h.passage.text == shown.text)
     assert shown.score == pytest.approx(engine.confidence(hit, query))
+
+
+def test_they_doing_something_with_a_named_role_is_answered_about_them(engine):
+    director = Topic(("role_operations_director",), ("responsibilities",))
+    answer = engine.ask("do they work closely with the coo?", director)
+    assert answer.used_context and answer.section == "The Role of an Operations Director"
+    assert answer.about == ("Operations Director",)  # the coo is what is asked of them
 
 
 def test_a_question_naming_its_role_gets_no_section_preference(engine):
