@@ -477,6 +477,13 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
                 emit("list", whole, section, section.units[0].line, headed=True)
                 i += 1 + len(children)
                 continue
+            # Too long for one passage: the introduction goes with the first of what it
+            # announces, rather than alone with nothing in it.
+            first = "\n\n".join(parts[:2])
+            if len(section.raw) + 1 + len(first) <= max_chars:
+                emit("list", first, section, section.units[0].line, headed=True)
+                i += 2
+                continue
         emit_section(section)
         i += 1
     passages.sort(key=lambda p: (p.line, p.position))

@@ -485,3 +485,22 @@ def test_any_text_gives_well_formed_passages(lines, markdown, limit):
     for p in passages:
         assert p.kind in KINDS and p.source == source
         assert p.text.strip() and len(p.text) <= limit
+
+
+def _benefits_article(body_words: int) -> str:
+    body = " ".join(["Widgets make the work in the shop go faster and better."] * body_words)
+    return ("Widget Guide\n\nThe Benefits of Widgets\n\nWidgets help your workshop in numerous ways:\n\n"
+            f"1. Saving Time\n{body}\n\n2. Saving Money\n{body}\n\n3. Fewer Errors\n{body}\n")
+
+
+def test_an_introduction_and_the_numbered_sections_it_announces_are_one_list_when_they_fit():
+    passages = parse_document(_benefits_article(2), "widgets.txt", max_chars=1200)
+    [listing] = [p for p in passages if "numerous ways:" in p.text]
+    assert listing.kind == "list" and all(h in listing.text for h in ("Saving Time", "Saving Money", "Fewer Errors"))
+
+
+def test_an_introduction_too_long_to_pack_with_its_sections_goes_with_the_first_not_alone():
+    passages = parse_document(_benefits_article(5), "widgets.txt", max_chars=900)
+    [intro] = [p for p in passages if "numerous ways:" in p.text]
+    assert "1. Saving Time" in intro.text and "Saving Money" not in intro.text  # never the intro alone
+    assert [p.section for p in passages if p is not intro][-2:] == ["Saving Money", "Fewer Errors"]
