@@ -244,6 +244,11 @@ class Analyzer:
         self._vocabulary_words = vocabulary.alias_words()
         self._stop_words = STOP_WORDS | vocabulary.stopwords  # a question's words left out
         self._title_words = _OF_TITLES | vocabulary.titles  # see ``_unknown_titles``
+        # "supply chain manager" is not known from "supply chain management" (both stem to
+        # "manag"): the qualifiers the texts put before a title word itself, as stem pairs.
+        self.title_pairs: set[str] | None = None
+        titles = sorted((t for t in vocabulary.titles if " " not in t), key=len, reverse=True)
+        self._title_pair = re.compile(rf"\b([a-z]+) ({'|'.join(map(re.escape, titles))})\b") if titles else None
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
 
@@ -272,6 +277,13 @@ class Analyzer:
         """The terms counted for these single-word terms: with adjacent pairs, when on."""
         return with_bigrams(unigrams) if self.bigrams else unigrams
 
+    def title_pairs_in(self, normalized: str) -> set[str]:
+        """The (qualifier, title word) stem pairs of a normalised text: "chain manag" for
+        "supply chain managers", not for "supply chain management"."""
+        if self._title_pair is None:
+            return set()
+        return {f"{stem(before)} {stem(title)}" for before, title in self._title_pair.findall(normalized)}
+
     def learn(self, texts: Iterable[str]) -> None:
         """Remember the words of the indexed texts: the spelling corrector's dictionary."""
         for _ in self.learn_terms(texts):
@@ -282,22 +294,25 @@ class Analyzer:
         text once for both. ``normalized``: the texts went through ``normalize`` already. The
         corrector is ready when the iterator is exhausted."""
         raw_counts: Counter[str] = Counter()
+        title_pairs: set[str] = set()
         if not isinstance(self.indexed_terms, set) or not isinstance(self.indexed_pairs, set):
             self.indexed_terms, self.indexed_pairs = set(), set()  # views of a previous index's vocabulary
         for text in texts:
             norm = text if normalized else normalize(text)
             raw_counts.update(words(norm))
+            title_pairs |= self.title_pairs_in(norm)
             terms = content_terms(self.vocabulary.canonicalize(norm))
             both = with_bigrams(terms)
             self.indexed_terms.update(terms)
             self.indexed_pairs.update(both[len(terms):])
             yield both if self.bigrams else terms
-        self.finish_learning(raw_counts)
+        self.finish_learning(raw_counts, title_pairs=title_pairs)
 
     def finish_learning(self, raw_counts: Counter[str], indexed: tuple[set[str], set[str]] | None = None,
-                        *more: tuple[set[str], set[str]]) -> None:
+                        *more: tuple[set[str], set[str]], title_pairs: Iterable[str] = ()) -> None:
         """Make the spelling corrector from the word counts of the indexed texts (and take the
-        indexed terms and pairs found, when given)."""
+        indexed terms and pairs found, when given, and the texts' ``title_pairs_in``)."""
+        self.title_pairs = set(title_pairs)
         # Raw words (role names included: "officr" is a typo of "officer") and their stems, which
         # are often words themselves ("appointing" -> "appoint"): each stem counts as often as its
         # words (stemmed once per distinct word rather than once per occurrence).
@@ -328,7 +343,8 @@ class Analyzer:
     def to_state(self, vocabulary_holds_terms: bool = False) -> dict:
         """JSON-able state; with ``vocabulary_holds_terms`` the indexed terms are left to the
         vocabulary saved alongside (see ``use_vocabulary``)."""
-        state: dict[str, Any] = {"known_words": self.speller.counts if self.speller else {}}
+        state: dict[str, Any] = {"known_words": self.speller.counts if self.speller else {},
+                                 "title_pairs": sorted(self.title_pairs or ())}
         if not (vocabulary_holds_terms and self.bigrams):
             state["indexed_terms"] = sorted(self.indexed_terms)
             state["indexed_pairs"] = sorted(self.indexed_pairs)
@@ -336,6 +352,7 @@ class Analyzer:
 
     def load_state(self, state: dict, vocabulary: Mapping[str, int] | None = None) -> None:
         self.speller = SpellingCorrector({str(w): int(c) for w, c in dict(state["known_words"]).items()})
+        self.title_pairs = {str(t) for t in state["title_pairs"]}
         self._free.clear()
         if "indexed_terms" in state or vocabulary is None or not self.bigrams:
             self.indexed_terms = {str(t) for t in state["indexed_terms"]}
@@ -511,7 +528,8 @@ class Analyzer:
                 continue
             before = tokens[i - 1] if i else ""
             if before and before not in STOP_WORDS and not before.startswith(ROLE_PREFIX):
-                if f"{stem(before)} {stem(word)}" not in self.indexed_pairs:
+                known = self.indexed_pairs if self.title_pairs is None else self.title_pairs
+                if f"{stem(before)} {stem(word)}" not in known:
                     found.append(f"{before} {word}")
             elif stem(word) not in self.indexed_terms:
                 found.append(word)

@@ -144,6 +144,7 @@ class _Analysis:
     owner: array  # passage of each unit (global numbers)
     lead: np.ndarray
     indexed: tuple[set[str], set[str]] | None  # indexed terms and pairs, without word pairs only
+    title_pairs: set[str]  # ``Analyzer.title_pairs_in`` the texts
 
 
 _BUILDING: TfidfRetriever | None = None  # what forked analysis processes work on
@@ -247,9 +248,11 @@ class TfidfRetriever:
         raw_counts: Counter[str] = Counter()
         rows: dict[str, list[np.ndarray]] = {"mentions": [], "heading": [], "title": [], "owner": [], "lead": []}
         indexed = []
+        title_pairs: set[str] = set()
         for part in parts:  # one share at a time: only one share's counts are ever held twice
             counts.absorb(part.counts)
             raw_counts.update(part.raw_counts)
+            title_pairs |= part.title_pairs
             for name, found in rows.items():
                 value = getattr(part, name)
                 found.append(np.frombuffer(value, dtype=np.int32) if name == "owner" else value)
@@ -257,7 +260,7 @@ class TfidfRetriever:
                 indexed.append(part.indexed)
             del part
         mentions, heading, title, owner, lead = (np.concatenate(rows[name]) for name in rows)
-        analyzer.finish_learning(raw_counts, *indexed)
+        analyzer.finish_learning(raw_counts, *indexed, title_pairs=title_pairs)
         vocabulary, self.idf_, matrices = counts.finish(sublinear_tf=self.sublinear_tf)
         del counts
         self.vocabulary_ = vocabulary
@@ -285,6 +288,7 @@ class TfidfRetriever:
         owner = array("i")
         lead = np.zeros(stop - start, dtype=bool)
         titles: dict[str, list[str]] = {}
+        title_pairs: set[str] = set()
         # Without word pairs the vocabulary is not the indexed terms and pairs: keep them.
         indexed: tuple[set[str], set[str]] | None = None if analyzer.bigrams else (set(), set())
         for i in range(start, stop):
@@ -295,6 +299,7 @@ class TfidfRetriever:
             text, context = normalize(p.text), normalize(p.context)
             document = " ".join(part for part in (text, context) if part)
             raw_counts.update(words(document))  # the spelling corrector's dictionary
+            title_pairs |= analyzer.title_pairs_in(document)
             # Text, headings and document (both) tokenised once: each text's terms are its
             # pieces' terms when its canonical form is theirs joined (else analysed on its own).
             pieces = _pieces(p, analyzer, split)
@@ -338,7 +343,7 @@ class TfidfRetriever:
                     if role in column:
                         target[row, column[role]] = 1
             lead[row] = p.section in (None, p.title) or is_preamble(p.text, split)
-        return _Analysis(counts, raw_counts, mentions, heading, title, owner, lead, indexed)
+        return _Analysis(counts, raw_counts, mentions, heading, title, owner, lead, indexed, title_pairs)
 
     def _prepare(self, presence: Postings | None = None) -> None:
         """Derived, query-time structures (rebuilt on load rather than stored)."""
