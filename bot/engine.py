@@ -274,6 +274,16 @@ class Engine:
             in_context = self.answer_query(question, resolved_query, context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)
+            others = () if query.roles else self.retriever.subject_only_for_others(resolved_query)
+            if others:
+                # "and their pay?" after the head of operations: the articles give it for other
+                # roles only; saying so beats answering the question alone, about anyone. The next
+                # "what about a coo?" asks this of the coo.
+                roles = tuple(resolved_query.roles)
+                hits = self.retriever.retrieve(resolved_query, k=self.settings.suggestions + 2)
+                unknown = self._unknown(question, hits, in_context.score, self.role_display(roles), others)
+                return replace(unknown, resolved=resolved,
+                               topic=Topic(roles, tuple(resolved_query.subject), frame=roles[:2]))
         answer: Answer | None = None
         if self.retriever.covers_roles(query.roles) and all(t.startswith(ROLE_PREFIX) for t in query.terms):
             # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they

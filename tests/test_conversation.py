@@ -295,6 +295,15 @@ def test_they_doing_something_with_a_named_role_is_answered_about_them(engine):
     assert answer.about == ("Operations Director",)  # the coo is what is asked of them
 
 
+def test_a_follow_up_the_articles_answer_only_for_other_roles_says_so(engine):
+    conv = Conversations(engine.settings)
+    conv.ask(engine, "u", "head of ops responsibilities")
+    answer = conv.ask(engine, "u", "and their pay?")
+    assert answer.kind == "unknown" and answer.used_context and answer.about == ("Head of Operations",)
+    assert "don't say that for the Head of Operations" in answer.reply  # not the COO's salary
+    assert about_coo_salary(conv.ask(engine, "u", "what about a coo?").text)  # the question asked last
+
+
 def test_a_question_naming_its_role_gets_no_section_preference(engine):
     question = "could a head of operations become ceo one day"
     shown = Topic(("role_head_of_operations",), source=HEAD_DOC, section="Head of Operations")
