@@ -215,8 +215,8 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
     leaves words out, or asks little of its own ("is an mba needed?"). With a role
     named, a comparison points back to the old roles ("how is that different from a coo?", "is it
     higher for a coo?"; but "does the coo do that too?" asks the old subject of the coo alone), so
-    does "they" before the role named ("do they work with the coo?"), or "they"/"their" when the
-    role named is one the articles are not about ("is the ceo their boss?"). ``covers_roles``
+    does "they" before the role named ("do they work with the coo?"), or "they"/"their"/"that" when
+    the role named is one the articles are not about ("is the ceo their boss?", "is that the ceo?"). ``covers_roles``
     tells whether the articles are about any of the roles given.
     """
     if not topic.roles or set(topic.roles) <= set(query.roles):
@@ -224,7 +224,7 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
     if not turn.names_roles:
         return (turn.person or turn.thing or turn.ellipsis
                 or (min(len(turn.own_subject), query.asked) <= 2 and not query.unknown_words))
-    return turn.comparison or turn.subject_first or (turn.person and not covers_roles(query.roles))
+    return turn.comparison or turn.subject_first or ((turn.person or turn.thing) and not covers_roles(query.roles))
 
 
 def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:

@@ -174,6 +174,10 @@ def test_the_role_without_a_role_named_is_the_role_talked_about(engine):
     assert resolve(engine, "what is the role of a vp of ops", coo) is None  # names its own
 
 
+def test_that_next_to_a_role_the_articles_do_not_cover_points_back(engine):
+    assert resolve(engine, "is that the ceo?", Topic((COO,), ("report",))) == "is that the ceo? COO report"
+
+
 def test_a_bare_why_with_chat_filler_asks_why_of_the_topic(engine):
     both = Topic((VP, COO), ("one person hold both",))
     assert resolve(engine, "why tho?", both) == "why tho? VP of Operations COO one person hold both"
