@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.analysis import Query
-from bot.textproc import stem
+from bot.textproc import STOP_WORDS, stem, words
 from bot.topic import Topic
 from bot.vocabulary import ROLE_PREFIX
 
@@ -185,6 +185,10 @@ def read_turn(text: str, query: Query) -> TurnReading:
     thing = comparison or (points_at_thing and not same_for)  # comparing: like "how is that different from a coo?"
     ellipsis = ellipsis or same_for  # "same for a vp" leaves the question out
     own_subject = [w for w in query.subject if w not in query.unknown_words]
+    # "which is higher?", "who earns more?": a comparative alone leaves out what is compared
+    said = [w for w in words(text) if w not in STOP_WORDS]
+    only_comparative = not names_roles and bool(said) and all(w in _COMPARATIVES for w in said)
+    ellipsis = ellipsis or only_comparative
     if same_for or comparison or (thing and names_roles):
         own_subject = [w for w in own_subject
                        if not stem(w).startswith(_COMPARING_STEMS) and w not in _COMPARATIVES]
@@ -204,7 +208,7 @@ def read_turn(text: str, query: Query) -> TurnReading:
         statement=not asks and "?" not in text and len(own_subject) <= 2,
         condition=bool(_CONDITION.match(text)),
         own_subject=tuple(own_subject),
-        nothing_new=not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)],
+        nothing_new=only_comparative or not [w for w in own_subject if not stem(w).startswith(_COMPARING_STEMS)],
     )
 
 

@@ -178,6 +178,12 @@ def test_that_next_to_a_role_the_articles_do_not_cover_points_back(engine):
     assert resolve(engine, "is that the ceo?", Topic((COO,), ("report",))) == "is that the ceo? COO report"
 
 
+@pytest.mark.parametrize("question", ["which is higher?", "which one is better?", "so which is more?"])
+def test_a_comparative_alone_compares_the_old_subject(engine, question):
+    resolved = resolve(engine, question, Topic((VP, COO), ("salary",)))
+    assert resolved is not None and resolved.endswith("VP of Operations COO salary")
+
+
 def test_a_bare_why_with_chat_filler_asks_why_of_the_topic(engine):
     both = Topic((VP, COO), ("one person hold both",))
     assert resolve(engine, "why tho?", both) == "why tho? VP of Operations COO one person hold both"
