@@ -97,7 +97,26 @@ def library_versions() -> dict[str, str]:
     scikit-learn just to ask their versions would cost a cold ``faqbot ask`` over a second."""
     return {"faqbot": __version__, "scikit-learn": _installed("scikit-learn"), "nltk": _installed("nltk"),
             "numpy": np.__version__, "scipy": _installed("scipy"), "format": str(FORMAT_VERSION),
-            "analysis": str(ANALYSIS_VERSION)}
+            "analysis": str(ANALYSIS_VERSION), "pyspellchecker": _installed("pyspellchecker")}
+
+
+def _earlier_stems(index_dir: Path) -> dict[str, str]:
+    """The stems the index in ``index_dir`` recorded (its texts' and the common English words'),
+    when it was built with these very libraries; {} otherwise. Rebuilding then need not ask
+    NLTK for the 33,000 English words' stems again."""
+    try:
+        manifest = IndexStore(index_dir).read_manifest()
+    except IndexLoadError:
+        return {}
+    if manifest.get("versions") != library_versions():
+        return {}
+    stems, packed = manifest.get("stems"), manifest.get("common_stems")
+    if not isinstance(stems, dict) or not isinstance(packed, str):
+        return {}
+    parts = packed.split(" ") if packed else []
+    found = dict(zip(parts[::2], parts[1::2], strict=False))
+    found.update((w, t) for w, t in stems.items() if isinstance(w, str) and isinstance(t, str) and t)
+    return found
 
 
 def _sha256(data: bytes) -> str:
@@ -450,6 +469,7 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         stem(word)
     state, arrays = retriever.to_state()
     index_dir = index_dir or default_index_dir(knowledge)
+    earlier = _earlier_stems(index_dir)
     manifest = {
         "fingerprint": fingerprint(knowledge, settings, files=files),
         "files": files,
@@ -459,7 +479,7 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
         "retriever": state,
         "stems": stem_table(),
         "common_stems": pack_stems(common_english_stems(near={*retriever.analyzer.indexed_terms,
-                                                              *retriever.analyzer.meaning_stems()})),
+                                                              *retriever.analyzer.meaning_stems()}, known=earlier)),
         "english_words": {str(step): words for step, words in english_words(ENGLISH_COUNT_STEPS).items()},
     }
     try:

@@ -315,7 +315,8 @@ def english_count_at_least(word: str, steps: Sequence[int]) -> int:
     return next((step for step in steps if count >= step), 0)
 
 
-def common_english_stems(min_count: int = 100, near: Collection[str] = ()) -> dict[str, str]:
+def common_english_stems(min_count: int = 100, near: Collection[str] = (),
+                         known: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{word: stem}`` for the common English words (pyspellchecker's list) not stemmed yet,
     but for those that are their own stem anyway (``_own_stem``), and for the rarer words of
     the list that may stem to one of ``near`` (an index's terms; see ``possible_stems``).
@@ -325,17 +326,20 @@ def common_english_stems(min_count: int = 100, near: Collection[str] = ()) -> di
     importing NLTK (over a second of a cold start). About 33,000 common words (of 44,000 used at
     least 100 times) and a few thousand rarer ones ("employes"), stemmed in half a second when an
     index is built; the stems of the other rare words cannot matter (``words_as_stems``).
+    ``known``: stems worked out before with the same libraries (the index being rebuilt recorded
+    them), taken instead of asking NLTK again: most of a rebuild's time otherwise.
     """
+    known = known or {}
     stemmer = _stemmer()
     rare: list[str] = []
     found: dict[str, str] = {}
     for word, count in _english().items():
         if word.isalpha() and word not in _STEMS and not _own_stem(word):
             if count >= min_count:
-                found[word] = stemmer.stem(word)
+                found[word] = known.get(word) or stemmer.stem(word)
             else:
                 rare.append(word)
-    found.update((word, stemmer.stem(word)) for word in sorted(_may_stem_to(sorted(rare), near)))
+    found.update((word, known.get(word) or stemmer.stem(word)) for word in sorted(_may_stem_to(sorted(rare), near)))
     return found
 
 

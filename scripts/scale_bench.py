@@ -239,7 +239,10 @@ def worker(system: str, phase: str, knowledge: Path, index_dir: Path) -> dict[st
 
             sentences("Loads Punkt. And the stemmer."), stem("loading")
             started = time.perf_counter()
-            build_index(knowledge, index_dir, settings)
+            build_index(knowledge, index_dir, settings)  # from nothing
+            result["first_build_s"] = time.perf_counter() - started
+            started = time.perf_counter()
+            build_index(knowledge, index_dir, settings)  # over the index built before, as after an edit
             result["build_s"] = time.perf_counter() - started
         elif phase == "build":
             import resource
@@ -334,15 +337,17 @@ def cold_start(runs: int = 5) -> dict[str, Any]:
                 t = time.perf_counter()
                 subprocess.run([*ask, question], capture_output=True, check=True)
                 cold.setdefault(question, []).append(time.perf_counter() - t)
-        # A rebuild from scratch, as `faqbot index` does it (wall time, imports included), and
-        # the build itself in a process that has its libraries loaded (a bot's rebuild).
+        # A rebuild, as `faqbot index` does it (wall time, imports included), and the build itself
+        # in a process that has its libraries loaded (a bot's rebuild): from nothing, and over the
+        # index built before (what a rebuild after an edit is).
         t = time.perf_counter()
         subprocess.run([*cmd, "index", "--knowledge", str(knowledge)], capture_output=True, check=True)
         index_wall = time.perf_counter() - t
         size = _dir_bytes(knowledge / ".index")
         build = _run_worker("faqbot", "rebuild", knowledge, Path(tmp) / "rebuilt")
     return {"cold_start_s": {q: statistics.median(times) for q, times in cold.items()}, "cold_start_runs": cold,
-            "index_wall_s": index_wall, "rebuild_s": build["build_s"], "bundled_index_bytes": size}
+            "index_wall_s": index_wall, "rebuild_s": build["build_s"], "first_build_s": build["first_build_s"],
+            "bundled_index_bytes": size}
 
 
 def run(sizes: Sequence[int], keep: Path | None = None, progress: bool = True) -> dict[str, Any]:
@@ -405,8 +410,9 @@ def print_table(results: dict[str, Any]) -> None:
         for question, seconds in b["cold_start_s"].items():
             runs = ", ".join(f"{t:.2f}" for t in b["cold_start_runs"][question])
             print(f"  cold start `faqbot ask \"{question}\"` {seconds:.2f} s (median of {runs})")
-        print(f"  index {b['bundled_index_bytes'] / 1e3:.0f} kB, rebuilt in {b['rebuild_s']:.2f} s "
-              f"(`faqbot index`: {b['index_wall_s']:.2f} s wall, imports included)")
+        print(f"  index {b['bundled_index_bytes'] / 1e3:.0f} kB, rebuilt in {b['rebuild_s']:.2f} s over the "
+              f"earlier index, built in {b['first_build_s']:.2f} s from nothing (`faqbot index`: "
+              f"{b['index_wall_s']:.2f} s wall, imports included)")
 
 
 def parse_sizes(text: str) -> list[int]:

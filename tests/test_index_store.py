@@ -551,3 +551,35 @@ def test_an_index_from_another_format_is_rebuilt_with_a_warning_that_says_so(bui
         assert load_index(built, None, SETTINGS).rebuilt
     message = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert "index format 999" in message and "damaged" not in message
+
+
+def test_a_rebuild_over_an_index_reuses_its_stems_and_records_the_same(built, monkeypatch):
+    import bot.textproc as textproc
+
+    before = _manifest(built)
+    stemmer = textproc._stemmer()
+    calls: list[str] = []
+
+    class Counting:
+        def stem(self, word: str) -> str:
+            calls.append(word)
+            return stemmer.stem(word)
+
+    def stems(manifest: dict) -> dict[str, str]:  # every stem an index records
+        parts = manifest["common_stems"].split(" ")
+        return {**dict(zip(parts[::2], parts[1::2], strict=True)), **manifest["stems"]}
+
+    monkeypatch.setattr(textproc, "_stemmer", lambda: Counting())
+    build_index(built, None, SETTINGS)
+    after = stems(_manifest(built))
+    # the same stems (this process may have stemmed more words since, for other tests' questions)
+    assert all(after.get(word) == found for word, found in stems(before).items())
+    assert len(calls) < 100  # not the 33,000 common English words again
+    # From nothing (or over an index of other library versions) they are all worked out.
+    other = json.loads((_index_dir(built) / MANIFEST).read_text(encoding="utf-8"))
+    other["versions"] = {**other["versions"], "nltk": "0.0"}
+    (_index_dir(built) / MANIFEST).write_text(json.dumps(other), encoding="utf-8")
+    assert index_store._earlier_stems(_index_dir(built)) == {}
+    calls.clear()
+    build_index(built, None, SETTINGS)
+    assert len(calls) > 10_000 and stems(_manifest(built)) == after
