@@ -260,13 +260,14 @@ class Engine:
         renamed = named != text  # "the vp", in a conversation about the VP of Operations
         if renamed:
             text, query = named, self.retriever.analyzer.query(named)
+        reading = read_turn(text, query) if topic is not None else None
         resolved = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
                                      role_names=self.role_names)
         if resolved is None and renamed:
             resolved = named  # the role written out is what was asked
         if resolved is not None:
             resolved_query = self.retriever.analyzer.query(resolved)
-            if topic is not None and read_turn(text, query).subject_first:
+            if topic is not None and reading is not None and reading.subject_first:
                 # "do they work with the coo?": about them; the coo is only what is asked of them
                 subject = [r for r in resolved_query.roles if r in topic.roles]
                 if subject:
@@ -285,12 +286,17 @@ class Engine:
                 return replace(unknown, resolved=resolved,
                                topic=Topic(roles, tuple(resolved_query.subject), frame=roles[:2]))
         answer: Answer | None = None
-        if self.retriever.covers_roles(query.roles) and all(t.startswith(ROLE_PREFIX) for t in query.terms):
+        # "same for a vp?" after "what does a coo do": the role alone, asked what the one before was
+        same_for_role = reading is not None and reading.same_for and not reading.own_subject
+        if self.retriever.covers_roles(query.roles) and (
+                same_for_role or all(t.startswith(ROLE_PREFIX) for t in query.terms)):
             # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they
             # do; the topic stays the role alone ("is that the same as a coo?" compares them).
-            general = self.answer_query(question, self.retriever.analyzer.query(f"{text} {ROLE_ONLY_QUESTION}"))
+            asked = reading.text if same_for_role and reading is not None else text
+            general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"))
             if general.kind == "answer":
-                answer = replace(general, topic=replace(general.topic, subject=tuple(query.subject)))
+                subject = () if same_for_role else tuple(query.subject)
+                answer = replace(general, topic=replace(general.topic, subject=subject))
         if answer is None:
             answer = self.answer_query(question, query)
         core = self._core_question(text, query)

@@ -304,6 +304,15 @@ def test_a_follow_up_the_articles_answer_only_for_other_roles_says_so(engine):
     assert about_coo_salary(conv.ask(engine, "u", "what about a coo?").text)  # the question asked last
 
 
+def test_the_same_for_another_role_after_asking_what_a_role_does_asks_what_that_one_does(engine):
+    conv = Conversations(engine.settings)
+    first = conv.ask(engine, "u", "what does a coo do")
+    same = conv.ask(engine, "u", "same for a vp of ops?")
+    alone = engine.ask("what does a vp of ops do")
+    assert first.kind == same.kind == "answer" and same.text == alone.text  # not a passage on similarities
+    assert same.topic.subject == ()
+
+
 def test_a_question_naming_its_role_gets_no_section_preference(engine):
     question = "could a head of operations become ceo one day"
     shown = Topic(("role_head_of_operations",), source=HEAD_DOC, section="Head of Operations")
