@@ -24,8 +24,8 @@ DIALOGUES = [json.loads(line) for line in (EVAL / "dialogues.jsonl").read_text(e
 FLOOR_HIT1 = 0.95
 FLOOR_ACCURACY = 0.96
 FLOOR_ABSTAIN_OOD = 0.97
-FLOOR_FOLLOWUP_HIT1 = 0.93
-FLOOR_SWITCH_HIT1 = 0.93
+FLOOR_FOLLOWUP_HIT1 = 0.96
+FLOOR_SWITCH_HIT1 = 0.96
 
 
 def test_evaluation_set_is_big_enough_and_well_formed(shared_knowledge):
