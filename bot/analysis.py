@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -247,8 +247,7 @@ class Analyzer:
         # "supply chain manager" is not known from "supply chain management" (both stem to
         # "manag"): the qualifiers the texts put before a title word itself, as stem pairs.
         self.title_pairs: set[str] | None = None
-        titles = sorted((t for t in vocabulary.titles if " " not in t), key=len, reverse=True)
-        self._title_pair = re.compile(rf"\b([a-z]+) ({'|'.join(map(re.escape, titles))})\b") if titles else None
+        self._single_titles = frozenset(t for t in vocabulary.titles if " " not in t)
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
 
@@ -277,12 +276,13 @@ class Analyzer:
         """The terms counted for these single-word terms: with adjacent pairs, when on."""
         return with_bigrams(unigrams) if self.bigrams else unigrams
 
-    def title_pairs_in(self, normalized: str) -> set[str]:
-        """The (qualifier, title word) stem pairs of a normalised text: "chain manag" for
-        "supply chain managers", not for "supply chain management"."""
-        if self._title_pair is None:
+    def title_pairs_in(self, tokens: Sequence[str]) -> set[str]:
+        """The (qualifier, title word) stem pairs of a text's ``words``: "chain manag" for "supply
+        chain managers", not for "supply chain management"."""
+        present = self._single_titles.intersection(tokens)  # most texts hold none: no loop then
+        if not present:
             return set()
-        return {f"{stem(before)} {stem(title)}" for before, title in self._title_pair.findall(normalized)}
+        return {f"{stem(tokens[i - 1])} {stem(word)}" for i, word in enumerate(tokens) if i and word in present}
 
     def learn(self, texts: Iterable[str]) -> None:
         """Remember the words of the indexed texts: the spelling corrector's dictionary."""
@@ -299,8 +299,9 @@ class Analyzer:
             self.indexed_terms, self.indexed_pairs = set(), set()  # views of a previous index's vocabulary
         for text in texts:
             norm = text if normalized else normalize(text)
-            raw_counts.update(words(norm))
-            title_pairs |= self.title_pairs_in(norm)
+            tokens = words(norm)
+            raw_counts.update(tokens)
+            title_pairs |= self.title_pairs_in(tokens)
             terms = content_terms(self.vocabulary.canonicalize(norm))
             both = with_bigrams(terms)
             self.indexed_terms.update(terms)

@@ -298,8 +298,9 @@ class TfidfRetriever:
             # joins lines with one space, so its normal form is the two normal forms joined (tested).
             text, context = normalize(p.text), normalize(p.context)
             document = " ".join(part for part in (text, context) if part)
-            raw_counts.update(words(document))  # the spelling corrector's dictionary
-            title_pairs |= analyzer.title_pairs_in(document)
+            tokens = words(document)
+            raw_counts.update(tokens)  # the spelling corrector's dictionary
+            title_pairs |= analyzer.title_pairs_in(tokens)
             # Text, headings and document (both) tokenised once: each text's terms are its
             # pieces' terms when its canonical form is theirs joined (else analysed on its own).
             pieces = _pieces(p, analyzer, split)
