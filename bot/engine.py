@@ -23,7 +23,7 @@ from typing import Any, Literal
 from bot import smalltalk
 from bot.analysis import Query
 from bot.config import Settings
-from bot.followup import ASKS, name_compared_roles, name_partial_roles, read_turn, resolve_follow_up
+from bot.followup import ASKS, FollowUp, name_compared_roles, name_partial_roles, read_turn, resolve_follow_up
 from bot.index_store import load_index
 from bot.ingest import Passage
 from bot.retriever import Hit, TfidfRetriever
@@ -36,8 +36,7 @@ log = logging.getLogger(__name__)
 Kind = Literal["answer", "smalltalk", "unknown"]
 
 # Clause boundaries in a long message (a clause that asks something opens with ``ASKS``).
-_CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=(?:is|are|does|do|can|could|should|would|will|what|who|"
-                     r"whos|which|how|why|when|where)\b)")
+_CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=" + ASKS.pattern + ")")
 # A question asking for a number, a duration or a date, and what answers one: a passage without
 # any ("how many vacation days do coos get" is not answered by the COO's duties).
 _QUANTITY = re.compile(r"\b(?:how many|how long|what percent(?:age)?|how old|what age|average age|what year|"
@@ -261,17 +260,15 @@ class Engine:
         if renamed:
             text, query = named, self.retriever.analyzer.query(named)
         reading = read_turn(text, query) if topic is not None else None
-        resolved = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
-                                     role_names=self.role_names)
-        if resolved is None and renamed:
-            resolved = named  # the role written out is what was asked
-        if resolved is not None:
+        follow_up = resolve_follow_up(text, query, topic, covers_roles=self.retriever.covers_roles,
+                                      role_names=self.role_names, turn=reading)
+        if follow_up is None and renamed:
+            follow_up = FollowUp(named)  # the role written out is what was asked
+        if follow_up is not None:
+            resolved = follow_up.text
             resolved_query = self.retriever.analyzer.query(resolved)
-            if topic is not None and reading is not None and reading.subject_first:
-                # "do they work with the coo?": about them; the coo is only what is asked of them
-                subject = [r for r in resolved_query.roles if r in topic.roles]
-                if subject:
-                    resolved_query = replace(resolved_query, roles=subject)
+            if follow_up.about:  # "do they work with the coo?": about them
+                resolved_query = replace(resolved_query, roles=list(follow_up.about))
             in_context = self.answer_query(question, resolved_query, context=topic)
             if in_context.kind == "answer":
                 return replace(in_context, resolved=resolved)

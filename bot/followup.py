@@ -30,8 +30,9 @@ _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
 # A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
 # coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
-_COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|\bdiffer(?:s|ent|ence|ences)?\s+(?:from|to|than|with)\b|"
-                         r"\bdiffer(?:s|ent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|"
+_COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
+                         r"\bdiff(?:er|ers|erent|erence|erences|s)?\s+(?:from|to|than|with)\b|"
+                         r"\bdiff(?:er|ers|erent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|"
                          r"\bsame (?:thing |role |job |position |title )?as\b|"
                          r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
 _COMPARATIVE = re.compile(r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\b")  # "is it higher for a coo?"
@@ -58,7 +59,7 @@ _ROLE_REFERENCE = re.compile(r"\bthe\s+(?:role|job|position)\b|"  # "what's the 
                              r"ready|required|requirements?|quals?|qualifications?)\b.*\bfor (?:it|that|this)\W*$")
 # The opening of a clause that asks something (also what the engine looks for in a long message).
 ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
-                  r"what's|who|whos|who's|which|how|why|when|where)\b")
+                  r"what's|who|whos|who's|which|how|hows|why|whys|when|where|wheres)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
 _ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
@@ -251,8 +252,17 @@ def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:
     return turn.elliptical and len(turn.own_subject) <= (1 if turn.asks else 0)
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up written out with what it borrows from the conversation."""
+
+    text: str  # the question with the topic's roles and/or subject added: what is looked up
+    about: tuple[str, ...] = ()  # when set, the roles it asks about, of those named in ``text``
+
+
 def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
-                      covers_roles: Callable[[list[str]], bool], role_names: Mapping[str, str]) -> str | None:
+                      covers_roles: Callable[[list[str]], bool], role_names: Mapping[str, str],
+                      turn: TurnReading | None = None) -> FollowUp | None:
     """The question with the conversation's topic added, or None when it stands on its own.
 
     "how much do they make?" and "what does that job pay?" get the previous roles; "what
@@ -264,11 +274,14 @@ def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
 
     ``text`` is the normalised question and ``query`` its analysis; ``covers_roles`` tells whether
     the articles are about any of the roles given, ``role_names`` maps role terms to the names
-    written out.
+    written out; ``turn`` is ``read_turn(text, query)`` when the caller has it already.
+    "do they work with the coo?" is about the people before (``FollowUp.about``); the coo is only
+    what is asked of them.
     """
     if topic is None or not (topic.roles or topic.subject):
         return None
-    turn = read_turn(text, query)
+    if turn is None:
+        turn = read_turn(text, query)
     if turn.plural and len(topic.roles) < 2 and len(topic.frame) >= 2:
         topic = replace(topic, roles=topic.frame)  # "both", "between them": the roles compared
     add_roles = adds_roles(turn, query, topic, covers_roles)
@@ -280,4 +293,8 @@ def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
         parts += [role_names.get(r, r) for r in topic.roles if r not in query.roles]
     if add_subject:
         parts += [w for w in topic.subject if w not in query.subject]
-    return " ".join(parts)
+    about: tuple[str, ...] = ()
+    if turn.subject_first:
+        about = tuple(dict.fromkeys([*(r for r in query.roles if r in topic.roles),
+                                     *(topic.roles if add_roles else ())]))
+    return FollowUp(" ".join(parts), about)

@@ -56,7 +56,8 @@ _KEEP = {
 }
 STOP_WORDS: frozenset[str] = frozenset((_SKLEARN_STOP_WORDS - _KEEP) | {
     "does", "did", "doing", "s", "t", "d", "ll", "m", "ve", "re", "don", "doesn", "isn", "aren", "im",
-    "whats", "thing", "things", "typically", "usually", "generally", "somebody",
+    "whats", "hows", "whos", "whys", "wheres", "whens",  # "hows that diff from a coo"
+    "thing", "things", "typically", "usually", "generally", "somebody",
 })
 
 # Characters that should not change what a word means: zero-width and direction marks.
@@ -161,7 +162,7 @@ def _common_stem(word: str) -> str | None:
 
 # Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``): an
 # index records this, and one built by an older analysis is rebuilt rather than half-used.
-ANALYSIS_VERSION = 6
+ANALYSIS_VERSION = 7
 
 # Word forms Snowball leaves as they are, stemmed as the word they are a form of: irregular past
 # forms of verbs ("can be found in" never met "where would i find", nor "led by" "who leads") and

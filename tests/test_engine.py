@@ -183,6 +183,18 @@ def test_empty_question_gets_a_clear_reply(engine, question):
     assert "question" in a.reply.lower()
 
 
+@pytest.mark.parametrize("story", [
+    "hey so quick q, i got an offer for vp operations at a mid-size manufacturing co. just want to sanity "
+    "check the number, whats the usual range?",
+    "i got an offer for vp operations at a mid-size manufacturing company and my partner says it is low. "
+    "what is the usual salary?",
+])
+def test_a_long_message_is_answered_by_its_question_not_its_story(engine, story):
+    a = engine.ask(story)
+    assert a.kind == "answer" and a.resolved is not None and "VP of Operations" in a.resolved
+    assert "$150,000" in a.text  # the salary table, not a passage matching the story's words
+
+
 def test_over_long_question_is_refused_naming_the_limit(engine):
     limit = engine.settings.max_question_chars
     a = engine.ask(BOTH_ROLES_QUESTION + " " + "x" * limit)

@@ -30,9 +30,14 @@ def read(engine, question: str) -> tuple[TurnReading, object]:
     return read_turn(normalize(question), query), query
 
 
+def query_of(engine, question: str):
+    return engine.retriever.analyzer.query(question)
+
+
 def resolve(engine, question: str, topic: Topic | None) -> str | None:
-    return resolve_follow_up(normalize(question), engine.retriever.analyzer.query(question), topic,
-                             covers_roles=engine.retriever.covers_roles, role_names=engine.role_names)
+    found = resolve_follow_up(normalize(question), engine.retriever.analyzer.query(question), topic,
+                              covers_roles=engine.retriever.covers_roles, role_names=engine.role_names)
+    return None if found is None else found.text
 
 
 def test_and_the_coo_is_elliptical_and_borrows_the_subject_not_the_roles(engine):
@@ -194,6 +199,9 @@ def test_they_before_the_role_named_are_the_people_said_before(engine):
     turn, query = read(engine, "do they work with the coo?")
     assert turn.subject_first and adds_roles(turn, query, director, engine.retriever.covers_roles)
     assert resolve(engine, "do they work with the coo?", director) == "do they work with the coo? Operations Director"
+    found = resolve_follow_up("do they work with the coo?", query_of(engine, "do they work with the coo?"), director,
+                              covers_roles=engine.retriever.covers_roles, role_names=engine.role_names)
+    assert found is not None and found.about == ("role_operations_director",)  # the coo is what is asked
     turn, query = read(engine, "and the coo, do they report to the ceo?")  # "they" are the coo
     assert not turn.subject_first and not adds_roles(turn, query, director, engine.retriever.covers_roles)
 
@@ -218,3 +226,11 @@ def test_a_question_that_stops_at_its_role_asks_the_old_question_of_it(engine, q
     assert turn.elliptical and adds_subject(turn, query, hiring)
     assert resolve(engine, question, hiring).endswith("hire people")
     assert not read(engine, "can an operations manager hire people?")[0].elliptical
+
+
+@pytest.mark.parametrize("question", ["hows that diff from a coo", "how is that different from a coo",
+                                      "whats the diff with a coo"])
+def test_diff_and_hows_compare_with_the_roles_before(engine, question):
+    turn, _ = read(engine, question)
+    assert turn.comparison and turn.asks
+    assert "Operations Director" in resolve(engine, question, Topic(("role_operations_director",), ("budgets",)))
