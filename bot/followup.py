@@ -97,6 +97,12 @@ def _distinctive_words(names: tuple[tuple[str, str], ...]) -> dict[str, tuple[st
             for role, name in names}
 
 
+@lru_cache(maxsize=256)
+def _words_pattern(template: str, words: tuple[str, ...]) -> re.Pattern[str]:
+    """``template`` with ``{words}`` (and ``{before}``) filled in, compiled once per set of words."""
+    return re.compile(template.format(words="|".join(map(re.escape, words)), before="|".join(_BARE_BEFORE)))
+
+
 def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names: Mapping[str, str],
                        covered: Collection[str] = ()) -> str:
     """``text`` with a role the conversation is about written out where a word of its name alone
@@ -116,7 +122,7 @@ def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names:
            for word in distinctive.get(role, ())}  # distinctive word -> role
     if not own:
         return text
-    pattern = re.compile(_PARTIAL_ROLE.format(words="|".join(map(re.escape, own))))
+    pattern = _words_pattern(_PARTIAL_ROLE, tuple(own))
     return pattern.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + role_names[own[m.group(1)]], text)
 
 
@@ -141,8 +147,7 @@ def name_compared_roles(text: str, query: Query, role_names: Mapping[str, str], 
     own = {word: role for role in covered if role not in query.roles for word in distinctive.get(role, ())}
     if not own:
         return text
-    before = "|".join(_BARE_BEFORE)
-    pattern = re.compile(_BARE_ROLE.format(before=before, words="|".join(map(re.escape, sorted(own)))))
+    pattern = _words_pattern(_BARE_ROLE, tuple(sorted(own)))
     return pattern.sub(lambda m: m.group(1) + role_names[own[m.group(2)]], text)
 
 
