@@ -254,7 +254,9 @@ def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:
     if turn.comparison and turn.own_subject:  # "how does their salary compare with a coo's": compares that
         return False
     # a fragment with words of its own says something ("so the coo reports to the ceo?")
-    return turn.elliptical and len(turn.own_subject) <= (1 if turn.asks else 0)
+    # (the words it says: "that duty" counts once, not again as the vocabulary's "responsibilities")
+    said = min(len(turn.own_subject), max(query.asked - len(query.roles), 0))
+    return turn.elliptical and said <= (1 if turn.asks else 0)
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,11 @@ def test_diff_and_hows_compare_with_the_roles_before(engine, question):
     turn, _ = read(engine, question)
     assert turn.comparison and turn.asks
     assert "Operations Director" in resolve(engine, question, Topic(("role_operations_director",), ("budgets",)))
+
+
+def test_a_word_the_vocabulary_adds_is_no_subject_of_the_turns_own(engine):
+    # "duty" also reads as the vocabulary's "responsibilities": still one word said, about "that"
+    compliance = Topic(("role_operations_director",), ("regulatory", "compliance"))
+    resolved = resolve(engine, "does a vp ops have that duty as well", compliance)
+    assert resolved is not None and "compliance" in resolved and "Operations Director" not in resolved
+    assert resolve(engine, "does a vp ops have budgeting and hiring duties as well", compliance) is None
