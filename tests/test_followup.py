@@ -242,3 +242,11 @@ def test_a_word_the_vocabulary_adds_is_no_subject_of_the_turns_own(engine):
     resolved = resolve(engine, "does a vp ops have that duty as well", compliance)
     assert resolved is not None and "compliance" in resolved and "Operations Director" not in resolved
     assert resolve(engine, "does a vp ops have budgeting and hiring duties as well", compliance) is None
+
+
+def test_that_one_is_a_person_not_the_thing_said_before(engine):
+    turn, _ = read(engine, "how much does that one pay")
+    assert turn.person and not turn.thing
+    fits = Topic((VP, COO), ("hands", "fits"))
+    assert resolve(engine, "how much does that one pay", fits) == "how much does that one pay VP of Operations COO"
+
