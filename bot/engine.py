@@ -47,6 +47,8 @@ _NUMBER = re.compile(r"(?<![\w$])(?:\$?\d[\d,.]*%?|one|two|three|four|five|six|s
 _LIST_MARKER = re.compile(r"^\W*\d+[.)]\s", re.MULTILINE)
 # A question asking which person or role does something.
 _ASKS_WHO = re.compile(r"\b(?:who|whos|who's|whom|which (?:role|roles|exec|executive|position|person|one))\b")
+# "give me an example" asks for help using the bot, and in a conversation for an example of what was said.
+_EXAMPLE = re.compile(r"\bexamples?\b")
 # What a question naming only a role asks, in words the vocabulary knows.
 ROLE_ONLY_QUESTION = "what do they do"
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
@@ -244,7 +246,7 @@ class Engine:
                           f"That question is too long ({len(question):,} characters); please keep it under "
                           f"{limit:,} characters.", reason="too_long")
         chat = smalltalk.detect(question)
-        if chat is not None:
+        if chat is not None and not (topic is not None and chat.category == "help" and _EXAMPLE.search(text)):
             return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
         query = self.retriever.analyzer.query(question)
         if query.corrections:  # "thnaks, that helped": small talk with a typo

@@ -93,6 +93,15 @@ def test_small_talk_and_unknown_keep_the_topic(engine):
     assert answer.used_context and about_coo_salary(answer.text)
 
 
+def test_give_me_an_example_is_help_alone_and_asks_for_an_example_in_a_conversation(engine):
+    conversations = Conversations(engine.settings)
+    assert conversations.ask(engine, "k", "give me an example").kind == "smalltalk"
+    conversations.ask(engine, "k", "ops manager vs coo decision making")
+    answer = conversations.ask(engine, "k", "give me an example")
+    assert answer.kind == "answer" and answer.used_context
+    assert "For example" in answer.text and answer.about == ("Operations Manager", "COO")
+
+
 def test_an_unanswered_question_about_a_covered_role_becomes_the_topic(engine):
     conversations = Conversations(engine.settings)
     conversations.ask(engine, "k", "vp ops salary?")
