@@ -128,9 +128,10 @@ def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names:
 
 
 # A word of a role's name standing alone next to another role ("vps and coos", "coo or vp?",
-# "wider than the vp's"): the word begins its noun phrase (nothing but these before it; "hr
-# director", "the other managers" are others) and no "of" follows ("vp of sales").
-_BARE_ROLE = r"(^|\b(?:{before})\s)({words})(?:'s)?\b(?!\s+of\b)"
+# "wider than the vp's", "who sets strategy, vp or coo"): the word begins its noun phrase (nothing
+# but these words or a comma before it; "hr director", "the other managers" are others) and no
+# "of" follows ("vp of sales").
+_BARE_ROLE = r"(^|[,;/(]\s*|\b(?:{before})\s)({words})(?:'s)?\b(?!\s+of\b)"
 _BARE_BEFORE = ("the", "a", "an", "that", "this", "our", "their", "your", "or", "and", "vs", "versus", "than",
                 "to", "for", "with", "from", "like", "as", "do", "does", "is", "are", "can", "should", "would")
 
@@ -233,7 +234,7 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
     if not topic.roles or set(topic.roles) <= set(query.roles):
         return False
     if not turn.names_roles:
-        return (turn.person or turn.thing or turn.ellipsis
+        return (turn.person or turn.thing or turn.ellipsis or turn.condition
                 or (min(len(turn.own_subject), query.asked) <= 2 and not query.unknown_words))
     return turn.comparison or turn.subject_first or ((turn.person or turn.thing) and not covers_roles(query.roles))
 

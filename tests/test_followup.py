@@ -110,6 +110,9 @@ def test_telling_and_new_conditions_borrow_the_subject_a_fragment_with_words_of_
     assert telling.statement and not telling.asks and adds_subject(telling, query, VP_SALARY)
     condition, query = read(engine, "and if we are growing fast?")
     assert condition.condition and not condition.statement and adds_subject(condition, query, VP_SALARY)
+    both = Topic((VP, COO), ("hands", "person"))  # the question before, with a long condition: its roles too
+    assert resolve(engine, "what if i eventually want to run the whole company", both) \
+        == "what if i eventually want to run the whole company VP of Operations COO hands person"
     fragment, query = read(engine, "so the coo reports to the ceo?")
     assert fragment.elliptical and fragment.own_subject == ("reports",)
     assert not adds_subject(fragment, query, VP_SALARY)
@@ -163,6 +166,7 @@ def test_a_word_of_a_role_name_beside_another_role_names_that_role(engine):
     assert named("coo or vp?") == "coo or VP of Operations?"
     assert named("is the coo's focus wider than the vp's") == "is the coo's focus wider than the VP of Operations"
     assert named("vp or coo, which pays more") == "VP of Operations or coo, which pays more"
+    assert named("who sets the ops strategy, vp or coo") == "who sets the ops strategy, VP of Operations or coo"
     for question in ["vp of sales vs coo",  # someone else
                      "does the coo guide the other managers", "hr director vs coo",  # a word before: others
                      "do vps report to the coo",  # vice presidents in general
