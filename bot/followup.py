@@ -224,7 +224,8 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
     """Whether the question is about the topic's roles (those it does not name itself).
 
     Naming no role: when it points back ("how much do they make?", "what does that job pay?"),
-    leaves words out, or asks little of its own ("is an mba needed?"). With a role
+    leaves words out, asks the question before on another condition ("what if i want to run the
+    whole company one day?"), or asks little of its own ("is an mba needed?"). With a role
     named, a comparison points back to the old roles ("how is that different from a coo?", "is it
     higher for a coo?"; but "does the coo do that too?" asks the old subject of the coo alone), so
     does "they" before the role named ("do they work with the coo?"), or "they"/"their"/"that" when
