@@ -162,7 +162,7 @@ def _common_stem(word: str) -> str | None:
 
 # Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``): an
 # index records this, and one built by an older analysis is rebuilt rather than half-used.
-ANALYSIS_VERSION = 7
+ANALYSIS_VERSION = 8
 
 # Word forms Snowball leaves as they are, stemmed as the word they are a form of: irregular past
 # forms of verbs ("can be found in" never met "where would i find", nor "led by" "who leads") and
@@ -187,13 +187,18 @@ _IRREGULAR = {form: base for base, forms in (
 ) for form in forms.split()}
 
 
+# Adjectives that mean something else than the word Snowball gives them: "a skilled vp" is a good
+# one, not one with skills to list ("what skills does a vp need" is not answered by it).
+_ADJECTIVES = frozenset({"skilled"})
+
+
 def stem(word: str) -> str:
     """Snowball stem (of the base word, for an irregular past form or a comparative, see
     ``_IRREGULAR``); multi-word terms joined by ``_`` (roles) and ``$`` are kept whole."""
     found = _STEMS.get(word)
     if found is not None:
         return found
-    if _kept_whole(word):
+    if _kept_whole(word) or word in _ADJECTIVES:
         return word
     verb = _IRREGULAR.get(word)
     if verb is not None:

@@ -111,6 +111,11 @@ def test_irregular_past_forms_and_comparatives_stem_as_their_base_words():
     assert stem("small") in content_terms("In smaller organizations, the COO may wear many hats")
 
 
+def test_an_adjective_that_means_something_else_keeps_its_own_stem():
+    assert stem("skilled") != stem("skills") == stem("skill")  # "a skilled vp" lists no skills
+    assert stem("skill") not in content_terms("A skilled VP of Operations can help your organization")
+
+
 def test_rare_words_that_may_stem_to_a_term_are_those_possible_stems_finds():
     from bot.textproc import _english, _may_stem_to
 
