@@ -254,7 +254,8 @@ class Engine:
             chat = smalltalk.detect(fixed)
             if chat is not None:
                 return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
-        compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles)
+        compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles,
+                                       alone=topic is None)
         if compared != text:  # "coo or vp?": the VP of Operations (no context needed)
             text, query = compared, self.retriever.analyzer.query(compared)
         named = name_partial_roles(text, query, topic, self.role_names, self.retriever.covered_roles)

@@ -132,24 +132,32 @@ def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names:
 # but these words or a comma before it; "hr director", "the other managers" are others) and no
 # "of" follows ("vp of sales").
 _BARE_ROLE = r"(^|[,;/(]\s*|\b(?:{before})\s)({words})(?:'s)?\b(?!\s+of\b)"
+# The same with no other role named: also the plural ("why do vps need people skills").
+_LONE_ROLE = r"(^|[,;/(]\s*|\b(?:{before})\s)({words})(?:s|'s)?\b(?!\s+of\b)"
 _BARE_BEFORE = ("the", "a", "an", "that", "this", "our", "their", "your", "or", "and", "vs", "versus", "than",
                 "to", "for", "with", "from", "like", "as", "do", "does", "is", "are", "can", "should", "would")
 
 
-def name_compared_roles(text: str, query: Query, role_names: Mapping[str, str], covered: Collection[str]) -> str:
+def name_compared_roles(text: str, query: Query, role_names: Mapping[str, str], covered: Collection[str],
+                        alone: bool = False) -> str:
     """``text`` with a role of the articles written out where a word of its name alone stands for
     it beside another role the question names ("coo or vp?" -> "coo or VP of Operations?").
 
     Only when ``query`` names one of the ``covered`` roles, and only words of one role's name
-    ("vp", "director", "manager", "head"), heading their noun phrase.
+    ("vp", "director", "manager", "head"), heading their noun phrase. With ``alone`` (no
+    conversation to go by), also in a question naming no role, for a word written in capitals in
+    the role's name: an abbreviation ("VP") means that role on its own ("vp salary"), a word like
+    "director" or "head" does not.
     """
-    if not any(r in covered for r in query.roles):
+    lone = alone and not query.roles
+    if not lone and not any(r in covered for r in query.roles):
         return text
     distinctive = _distinctive_words(tuple(role_names.items()))
-    own = {word: role for role in covered if role not in query.roles for word in distinctive.get(role, ())}
+    own = {word: role for role in covered if role not in query.roles for word in distinctive.get(role, ())
+           if not lone or word.upper() in role_names[role].split()}
     if not own:
         return text
-    pattern = _words_pattern(_BARE_ROLE, tuple(sorted(own)))
+    pattern = _words_pattern(_LONE_ROLE if lone else _BARE_ROLE, tuple(sorted(own)))
     return pattern.sub(lambda m: m.group(1) + role_names[own[m.group(2)]], text)
 
 

@@ -176,6 +176,23 @@ def test_a_word_of_a_role_name_beside_another_role_names_that_role(engine):
     assert set(answer.about) == {"COO", "VP of Operations"} and not answer.used_context
 
 
+def test_an_abbreviation_of_a_role_name_alone_names_that_role(engine):
+    def named(question: str, alone: bool = True) -> str:
+        query = engine.retriever.analyzer.query(question)
+        return name_compared_roles(normalize(question), query, engine.role_names, engine.retriever.covered_roles,
+                                   alone=alone)
+
+    assert named("vp salary") == "VP of Operations salary"
+    assert named("why do vps need people skills") == "why do VP of Operations need people skills"
+    assert named("vp salary", alone=False) == "vp salary"  # in a conversation, its roles decide
+    for question in ["what does a director do",  # an ordinary word, not an abbreviation
+                     "my vp of sales is rude",  # someone else
+                     "our company vp"]:  # a word before it: not the noun phrase's head
+        assert named(question) == normalize(question)
+    answer = engine.ask("vp pay?")
+    assert answer.about == ("VP of Operations",) and "$" in answer.text
+
+
 def test_the_role_without_a_role_named_is_the_role_talked_about(engine):
     coo = Topic((COO,), ("successor",))
     assert read(engine, "what's the role like in smaller orgs")[0].person
