@@ -41,6 +41,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "good job", "well done", "youre awesome", "you're awesome", "you are awesome", "love it", "amazing",
         "brilliant", "thats helpful", "that's helpful", "very helpful", "super helpful", "that was helpful",
         "that answers it", "that answers my question", "exactly what i needed", "great help",
+        "useful", "very useful", "super useful", "informative", "very informative", "great info", "good info",
+        "nice info", "thanks for the info", "thanks for the answer", "clear answer", "great explanation",
     ),
     "bye": (
         "bye", "goodbye", "good bye", "bye bye", "see you", "see ya", "see you later", "see ya later",
@@ -104,7 +106,9 @@ FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "
           "then", "well", "oh", "ah", "um", "uh", "hmm", "doing", "u", "you", "too", "man", "dude",
           "please", "pls", "btw", "anyway", "now", "everybody", "yall", "y'all", "bro", "bruh", "fam", "sir",
           "super", "bunch", "here", "exactly", "ok", "okay", "about", "wait", "even", "actually", "right",
-          "rn", "lol", "lmao", "haha", "tbh", "tho", "though", "thing"}
+          "rn", "lol", "lmao", "haha", "tbh", "tho", "though", "thing",
+          # pointing at the answer just given: "that was useful", "this is great"
+          "that", "this", "it", "was", "is", "that's", "thats", "it's", "its"}
 
 REPLIES: dict[str, str] = {
     "greeting": "Hi! I answer questions about {topics}. Ask me anything, e.g. \"{example}\".",

@@ -25,6 +25,8 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("wait who am i even talking to", "identity"), ("am i talking to a bot?", "identity"),
     ("wrong answer", "rude"), ("who built this bot", "identity"), ("how does this work, what do i type", "help"),
     ("wait who am i even talking to rn", "identity"), ("hi, how do i use this thing", "help"), ("lol thanks", "thanks"),
+    ("thanks, that was really useful", "thanks"), ("this is very informative", "thanks"),
+    ("ok that's great", "ack"),
 ])
 def test_small_talk_categories(message, category):
     assert detect(message) == SmallTalk(category)
@@ -48,6 +50,7 @@ def test_most_specific_category_wins(message, category):
     "who are you reporting to as a vp", "", "   ", "coo", "is the coo the boss",
     "tell me about the coo", "test the coo's budget plan", "thanks for the help, and what about the coo?",
     "who is this coo person", "wait, who does the coo talk to",
+    "thanks, that was useful, is it the same for a vp?", "is that useful for a coo", "this is it",
 ])
 def test_questions_are_not_small_talk(message):
     assert detect(message) is None
