@@ -40,6 +40,17 @@ _OF_TITLES = {"vp", "vps", "head", "heads", "director", "directors", "president"
 _CHOICE = re.compile(r"\b(?:should|would|could)\b.*\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+")
 
 
+# "i've been a", "moving from a", "working as an" ... before a job title: the asker's own job.
+_ASKER_WAS = {"been", "from", "as", "im", "i'm", "am", "was", "currently", "formerly", "former", "ex"}
+
+
+def _asker_was(tokens: list[str], start: int) -> bool:
+    """Whether the job title starting at ``tokens[start]`` is introduced as the asker's own."""
+    article = tokens[start - 1] if start >= 1 else ""
+    lead = tokens[start - 2] if start >= 2 else ""
+    return (article in ("a", "an") and lead in _ASKER_WAS) or article in ("former", "ex", "currently")
+
+
 def with_bigrams(terms: list[str]) -> list[str]:
     """Unigrams plus adjacent pairs, so "supply chain" weighs more than "supply" and "chain"."""
     return terms + [f"{a} {b}" for a, b in pairwise(terms)]
@@ -528,6 +539,8 @@ class Analyzer:
             if word not in self.vocabulary.titles:
                 continue
             before = tokens[i - 1] if i else ""
+            if _asker_was(tokens, i - 1 if before and before not in STOP_WORDS else i):
+                continue  # the asker's own job ("moving from a plant supervisor job"), not the subject
             if before and before not in STOP_WORDS and not before.startswith(ROLE_PREFIX):
                 known = self.indexed_pairs if self.title_pairs is None else self.title_pairs
                 if f"{stem(before)} {stem(word)}" not in known:

@@ -490,6 +490,14 @@ def test_query_reports_unknown_titles_and_words(analyzer):
     assert analyzer.query("tell me about kubernetes").unknown_words == ["kubernetes"]
 
 
+def test_the_askers_own_job_is_no_title_asked_about(analyzer):
+    for question in ["i'm moving from a project manager job into ops, what do i need",
+                     "i've been a project manager for years, can i become a coo",
+                     "working as an analyst, how do i get to coo", "ex project manager here, coo path?"]:
+        assert analyzer.query(question).unknown_titles == [], question
+    assert analyzer.query("should a project manager become a coo").unknown_titles == ["project manager"]
+
+
 def test_a_title_is_known_only_from_the_title_word_itself_after_its_qualifier(vocab):
     analyzer = Analyzer(vocab)
     analyzer.learn(["Supply chain management matters. Department managers report to the COO."])
