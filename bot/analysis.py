@@ -37,6 +37,9 @@ _WORD = re.compile(r"[a-z]+")
 # already rewritten to role terms by then, so what is left is a title the articles don't cover.
 _OF_TITLES = {"vp", "vps", "head", "heads", "director", "directors", "president", "svp", "evp", "chief"}
 # A question asking to choose between two roles without saying so ("should i aim for vp ops or coo").
+# "what does a coo do ...", "what do ops managers actually do ...": the role's name between the words
+_WHAT_DOES_DO = re.compile(r"\bwhat\s+(?:does|do)\s+(?:(?:an?|the|your|our|their)\s+)?role_\w+(?:'s)?\s+"
+                           r"(?:(?:actually|really|even|usually|typically|normally)\s+)?do\b")
 _CHOICE = re.compile(r"\b(?:should|would|could)\b.*\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+")
 
 
@@ -482,6 +485,8 @@ class Analyzer:
             meanings.append(canonical)
         if _CHOICE.search(canon):  # "should we hire a vp or a coo": whatever "choose between" means here
             meanings += [canonical for _, canonical in self.vocabulary.expansions("choose between")]
+        if _WHAT_DOES_DO.search(canon):  # "what does a coo do in a small business": their duties there
+            meanings += [canonical for _, canonical in self.vocabulary.expansions("what do they do")]
         # A word a synonym explains is replaced by what it means when the articles don't use it
         # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
         kept = [w for w in own if w not in idioms and (w not in explained or stem(w) in self.indexed_terms)]

@@ -490,6 +490,13 @@ def test_query_reports_unknown_titles_and_words(analyzer):
     assert analyzer.query("tell me about kubernetes").unknown_words == ["kubernetes"]
 
 
+def test_what_a_role_does_asks_for_its_duties(analyzer):
+    meant = set(analyzer.query("what do they do").subject) - {"what", "do", "they"}
+    assert meant and meant <= set(analyzer.query("what does a coo do in a small business").subject)
+    assert meant <= set(analyzer.query("what do ops managers actually do all day").subject)
+    assert not meant & set(analyzer.query("what does a coo earn in a small business").subject)
+
+
 def test_the_askers_own_job_is_no_title_asked_about(analyzer):
     for question in ["i'm moving from a project manager job into ops, what do i need",
                      "i've been a project manager for years, can i become a coo",
