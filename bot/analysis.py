@@ -485,7 +485,9 @@ class Analyzer:
             meanings.append(canonical)
         if _CHOICE.search(canon):  # "should we hire a vp or a coo": whatever "choose between" means here
             meanings += [canonical for _, canonical in self.vocabulary.expansions("choose between")]
-        if _WHAT_DOES_DO.search(canon):  # "what does a coo do in a small business": their duties there
+        # "what does a coo do in a small business": their duties there (the role alone, "what does a
+        # coo do", is answered as such: see ``Engine``)
+        if _WHAT_DOES_DO.search(canon) and any(not w.startswith(ROLE_PREFIX) for w in own):
             meanings += [canonical for _, canonical in self.vocabulary.expansions("what do they do")]
         # A word a synonym explains is replaced by what it means when the articles don't use it
         # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
