@@ -246,6 +246,12 @@ class Query:
         return max(self.asked, len(self.unknown_words)) or len({t for t in self.terms if " " not in t})
 
 
+# A role's name followed by its abbreviation, both rewritten to the role's term.
+_SPELLED_OUT = re.compile(rf"\b({ROLE_PREFIX}\w+)\s*\(\s*\1\s*\)\s*(?:is|are)\b")
+# What a passage spelling out a role's name counts as saying, in words the vocabulary knows.
+SPELLED_OUT_MEANING = "stands for"
+
+
 class Analyzer:
     """Text -> terms, for passages (``passage_terms``) and questions (``query``)."""
 
@@ -264,6 +270,7 @@ class Analyzer:
         self._single_titles = frozenset(t for t in vocabulary.titles if " " not in t)
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
+        self._spelled_out = [t for _, c in vocabulary.expansions(SPELLED_OUT_MEANING) for t in content_terms(c)]
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -284,7 +291,11 @@ class Analyzer:
     def analyse_words(self, text: str, normalized: bool = False) -> tuple[str, list[str]]:
         """(canonical text, single-word terms): ``analyse`` before word pairs are added."""
         canonical = self.vocabulary.canonicalize(text if normalized else normalize(text))
-        return canonical, content_terms(canonical)
+        terms = content_terms(canonical)
+        if self._spelled_out and _SPELLED_OUT.search(canonical):
+            # "Vice President of Operations (VP Operations)" spells out what "vp ops" stands for
+            terms += self._spelled_out
+        return canonical, terms
 
     def with_pairs(self, unigrams: list[str]) -> list[str]:
         """The terms counted for these single-word terms: with adjacent pairs, when on."""

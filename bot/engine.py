@@ -51,6 +51,9 @@ _ASKS_WHO = re.compile(r"\b(?:who|whos|who's|whom|which (?:role|roles|exec|execu
 _EXAMPLE = re.compile(r"\bexamples?\b")
 # What a question naming only a role asks, in words the vocabulary knows.
 ROLE_ONLY_QUESTION = "what do they do"
+# Asking what a role's name means ("what does vp ops stand for"), in words the vocabulary knows:
+# asks what the role is, too.
+MEANING_QUESTION = "what does it mean"
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
@@ -171,6 +174,7 @@ class Engine:
         self._labels: dict[tuple[Passage, tuple[str, ...]], str] = {}  # see ``_label``
         self.topics = self._topics()
         self.example = self._example()
+        self._meaning = frozenset(retriever.analyzer.query(MEANING_QUESTION).subject)
 
     @classmethod
     def open(cls, knowledge: Path, index_dir: Path | None = None, settings: Settings | None = None,
@@ -288,11 +292,14 @@ class Engine:
         answer: Answer | None = None
         # "same for a vp?" after "what does a coo do": the role alone, asked what the one before was
         same_for_role = reading is not None and reading.same_for and not reading.own_subject
+        asks_meaning = self._asks_meaning(query)
         if self.retriever.covers_roles(query.roles) and (
-                same_for_role or all(t.startswith(ROLE_PREFIX) for t in query.terms)):
+                same_for_role or asks_meaning or all(t.startswith(ROLE_PREFIX) for t in query.terms)):
             # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they
             # do; the topic stays the role alone ("is that the same as a coo?" compares them).
             asked = reading.text if same_for_role and reading is not None else text
+            if asks_meaning and not self._spelled_out(asked, query.roles):
+                asked = " ".join(self.role_display(query.roles))  # then what the role is
             general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"))
             if general.kind == "answer":
                 subject = () if same_for_role else tuple(query.subject)
@@ -317,6 +324,21 @@ class Engine:
             roles = tuple(query.roles)
             answer = replace(answer, topic=Topic(roles, tuple(query.subject), frame=roles[:2]))
         return answer
+
+    def _asks_meaning(self, query: Query) -> bool:
+        """True when all a question asks about its role is what the name means ("coo acronym",
+        "define head of ops")."""
+        meaning = self._meaning
+        if not meaning or meaning.isdisjoint(query.subject):
+            return False
+        return all(s in meaning or not meaning.isdisjoint(self.retriever.analyzer.query(s).subject)
+                   for s in query.subject)
+
+    def _spelled_out(self, text: str, roles: list[str]) -> bool:
+        """True when the best passage for what a role's name means is about that role (the
+        articles spell it out: "Vice President of Operations (VP Operations) is ...")."""
+        hits = self.retriever.retrieve(self.retriever.analyzer.query(f"{text} {ROLE_ONLY_QUESTION}"), k=1)
+        return bool(hits) and set(roles) <= set(hits[0].focus)
 
     def _core_question(self, text: str, query: Query) -> str | None:
         """For a long message, its question without the story before it, plus the roles it named.

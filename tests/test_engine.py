@@ -195,6 +195,18 @@ def test_a_long_message_is_answered_by_its_question_not_its_story(engine, story)
     assert "$150,000" in a.text  # the salary table, not a passage matching the story's words
 
 
+@pytest.mark.parametrize(("question", "role", "said"), [
+    ("what does vp ops stand for", "VP of Operations", "A Vice President of Operations (VP Operations) is"),
+    ("whats coo short for", "COO", "Chief Operating Officer"),
+    ("head of ops meaning", "Head of Operations", "The Head of Operations is"),
+    ("define ops manager", "Operations Manager", "Operations Managers are responsible"),
+])
+def test_what_a_roles_name_means_is_answered_with_what_the_role_is(engine, question, role, said):
+    a = engine.ask(question)
+    assert a.kind == "answer" and a.topic.roles == (engine.retriever.analyzer.canonical(role).strip(),)
+    assert said in a.text
+
+
 def test_over_long_question_is_refused_naming_the_limit(engine):
     limit = engine.settings.max_question_chars
     a = engine.ask(BOTH_ROLES_QUESTION + " " + "x" * limit)

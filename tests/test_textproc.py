@@ -529,3 +529,12 @@ def test_analyzer_state_round_trip(analyzer, vocab):
     other.load_state(analyzer.to_state())
     for question in ["what does the ceo do in opertaions", "how much does a coo earn", "project manager?"]:
         assert other.query(question) == analyzer.query(question)
+
+
+def test_a_name_spelled_out_counts_as_saying_what_it_stands_for(analyzer):
+    meant = set(analyzer.query("what does it stand for").terms)
+    assert meant
+    _, spelled = analyzer.analyse("A Vice President of Operations (VP Operations) is a senior position.")
+    assert meant <= set(spelled)
+    _, mentioned = analyzer.analyse("Compare the Vice President of Operations (VP Operations) and COO.")
+    assert meant.isdisjoint(mentioned)  # named in passing, not defined
