@@ -270,7 +270,7 @@ class Analyzer:
         self._single_titles = frozenset(t for t in vocabulary.titles if " " not in t)
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
-        self._spelled_out = [t for _, c in vocabulary.expansions(SPELLED_OUT_MEANING) for t in content_terms(c)]
+        self._spelled_out = " ".join(c for _, c in vocabulary.expansions(SPELLED_OUT_MEANING))
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -291,11 +291,12 @@ class Analyzer:
     def analyse_words(self, text: str, normalized: bool = False) -> tuple[str, list[str]]:
         """(canonical text, single-word terms): ``analyse`` before word pairs are added."""
         canonical = self.vocabulary.canonicalize(text if normalized else normalize(text))
-        terms = content_terms(canonical)
-        if self._spelled_out and _SPELLED_OUT.search(canonical):
-            # "Vice President of Operations (VP Operations)" spells out what "vp ops" stands for
-            terms += self._spelled_out
-        return canonical, terms
+        if not self._spelled_out or "(" not in canonical:
+            return canonical, content_terms(canonical)
+        # "Vice President of Operations (VP Operations) is" spells out what "vp ops" stands for:
+        # said where it is, so a passage's terms stay its sentences' terms in order.
+        said = _SPELLED_OUT.sub(lambda match: f"{match.group(0)} {self._spelled_out}", canonical)
+        return canonical, content_terms(said)
 
     def with_pairs(self, unigrams: list[str]) -> list[str]:
         """The terms counted for these single-word terms: with adjacent pairs, when on."""
