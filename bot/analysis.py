@@ -40,6 +40,12 @@ _OF_TITLES = {"vp", "vps", "head", "heads", "director", "directors", "president"
 # "what does a coo do ...", "what do ops managers actually do ...": the role's name between the words
 _WHAT_DOES_DO = re.compile(r"\bwhat\s+(?:does|do)\s+(?:(?:an?|the|your|our|their)\s+)?role_\w+(?:'s)?\s+"
                            r"(?:(?:actually|really|even|usually|typically|normally)\s+)?do\b")
+# "what does a coo make (compared to ...)": what they are paid, not what they make happen
+_WHAT_DOES_MAKE = re.compile(
+    r"\bwhat\s+(?:does|do|did|would|will|could|can)\s+(?:(?:an?|the|your|our|their)\s+)?role_\w+(?:'s)?\s+"
+    r"(?:(?:actually|really|usually|typically|normally|generally|roughly)\s+)?(?:make|earn|bring in|take home)"
+    r"(?=\s*$|\s*[?!.,]|\s+(?:compared|than|vs|versus|in|at|per|a year|a month|an hour|annually|yearly|on average|"
+    r"typically|usually|nowadays|these days|now|roughly|approximately|or|and|with|for)\b)")
 _CHOICE = re.compile(r"\b(?:should|would|could)\b.*\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+")
 
 
@@ -501,6 +507,8 @@ class Analyzer:
         # coo do", is answered as such: see ``Engine``)
         if _WHAT_DOES_DO.search(canon) and any(not w.startswith(ROLE_PREFIX) for w in own):
             meanings += [canonical for _, canonical in self.vocabulary.expansions("what do they do")]
+        if _WHAT_DOES_MAKE.search(canon):
+            meanings += [canonical for _, canonical in self.vocabulary.expansions("how much do they make")]
         # A word a synonym explains is replaced by what it means when the articles don't use it
         # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
         kept = [w for w in own if w not in idioms and (w not in explained or stem(w) in self.indexed_terms)]

@@ -538,3 +538,13 @@ def test_a_name_spelled_out_counts_as_saying_what_it_stands_for(analyzer):
     assert meant <= set(spelled)
     _, mentioned = analyzer.analyse("Compare the Vice President of Operations (VP Operations) and COO.")
     assert meant.isdisjoint(mentioned)  # named in passing, not defined
+
+
+def test_what_a_role_makes_asks_for_its_pay(analyzer):
+    pay = set(analyzer.query("how much do they make").subject)
+    assert pay
+    for question in ["what does a coo make", "what do ops managers make compared to a coo",
+                     "what does a vp of ops make?"]:
+        assert pay <= set(analyzer.query(question).subject), question
+    for question in ["what does the coo make sure of", "does the coo make decisions"]:
+        assert not pay & set(analyzer.query(question).subject), question
