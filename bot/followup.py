@@ -38,6 +38,8 @@ _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
 _COMPARATIVE = re.compile(r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\b")  # "is it higher for a coo?"
 _COMPARING_STEMS = ("compar", "differ", "similar")
 _COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
+# "which one is higher up?" asks who ranks above whom, whatever was compared before.
+_HIGHER_UP = re.compile(r"\bhigher[- ]up\b")
 # "is it the same for a vp?", "same question for the coo": the old subject, the new role.
 _SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is true )?(?:for|with|of)\b")
 # "it" and "that" that point at nothing said before: "is it true that ...", "what is it like to
@@ -203,7 +205,8 @@ def read_turn(text: str, query: Query) -> TurnReading:
     own_subject = [w for w in query.subject if w not in query.unknown_words]
     # "which is higher?", "who earns more?": a comparative alone leaves out what is compared
     said = [w for w in words(text) if w not in STOP_WORDS]
-    only_comparative = not names_roles and bool(said) and all(w in _COMPARATIVES for w in said)
+    only_comparative = (not names_roles and bool(said) and all(w in _COMPARATIVES for w in said)
+                        and not _HIGHER_UP.search(text))
     ellipsis = ellipsis or only_comparative
     if same_for or comparison or (thing and names_roles):
         own_subject = [w for w in own_subject

@@ -210,6 +210,11 @@ def test_a_comparative_alone_compares_the_old_subject(engine, question):
     assert resolved is not None and resolved.endswith("VP of Operations COO salary")
 
 
+def test_higher_up_asks_who_ranks_above_not_the_old_subject(engine):
+    resolved = resolve(engine, "which one is higher up", Topic((VP, COO), ("salary",)))
+    assert resolved == "which one is higher up VP of Operations COO"
+
+
 def test_a_bare_why_with_chat_filler_asks_why_of_the_topic(engine):
     both = Topic((VP, COO), ("one person hold both",))
     assert resolve(engine, "why tho?", both) == "why tho? VP of Operations COO one person hold both"
