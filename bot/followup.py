@@ -38,6 +38,8 @@ _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
 _COMPARATIVE = re.compile(r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\b")  # "is it higher for a coo?"
 _COMPARING_STEMS = ("compar", "differ", "similar")
 _COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
+# "and the coo's side of that?", "the vp ops part?": the role's share of what was asked before.
+_ROLE_SIDE = re.compile(r"\brole_\w+\s*(?:'s|s)?\s+(side|part|end|bit|angle|perspective|version)\b")
 # "which one is higher up?" asks who ranks above whom, whatever was compared before.
 _HIGHER_UP = re.compile(r"\bhigher[- ]up\b")
 # "is it the same for a vp?", "same question for the coo": the old subject, the new role.
@@ -203,6 +205,9 @@ def read_turn(text: str, query: Query) -> TurnReading:
     thing = comparison or (points_at_thing and not same_for)  # comparing: like "how is that different from a coo?"
     ellipsis = ellipsis or same_for  # "same for a vp" leaves the question out
     own_subject = [w for w in query.subject if w not in query.unknown_words]
+    side = _ROLE_SIDE.search(query.text)
+    if side:
+        own_subject = [w for w in own_subject if w != side.group(1)]
     # "which is higher?", "who earns more?": a comparative alone leaves out what is compared
     said = [w for w in words(text) if w not in STOP_WORDS]
     only_comparative = (not names_roles and bool(said) and all(w in _COMPARATIVES for w in said)

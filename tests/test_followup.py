@@ -210,6 +210,11 @@ def test_a_comparative_alone_compares_the_old_subject(engine, question):
     assert resolved is not None and resolved.endswith("VP of Operations COO salary")
 
 
+@pytest.mark.parametrize("question", ["and the coo's side of that?", "and the coo part?"])
+def test_a_roles_side_of_it_asks_the_old_subject_of_that_role(engine, question):
+    assert resolve(engine, question, Topic((VP,), ("salary",))) == f"{question} salary"
+
+
 def test_higher_up_asks_who_ranks_above_not_the_old_subject(engine):
     resolved = resolve(engine, "which one is higher up", Topic((VP, COO), ("salary",)))
     assert resolved == "which one is higher up VP of Operations COO"
