@@ -47,6 +47,7 @@ _SAME_FOR = re.compile(r"\b(?:the )?same (?:question |thing |goes |applies |is t
 # "it" and "that" that point at nothing said before: "is it true that ...", "what is it like to
 # ...", "is it common for a vp to ...", "make sure that ...", "i heard that ...".
 _NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|"
+                           r"\b(?:is|are|was)\s+(?:it|that)\s+the\s+same\s+(?!for\b|as\b|thing\b|with\b)\w+|"
                            r"\b(?:it|this)(?:\s+\w+){0,2}?\s+for\s+(?:\w+\s+){1,5}?to\b|"
                            r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
 # Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
