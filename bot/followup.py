@@ -24,7 +24,8 @@ from bot.vocabulary import ROLE_PREFIX
 # thing ("who implements THEM?", "when does THAT happen?").
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
-_ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b")
+_ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b|"
+                             r"\bthe (?:numbers?|figures?|range)\b")  # "what makes the number go up?"
 # "they" doing something before any role is named: the people said before ("do they work with the
 # coo?" after the Operations Director), not the role named after it ("and the coo, do they ...").
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")

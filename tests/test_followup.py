@@ -102,6 +102,7 @@ def test_a_comparison_points_back_and_its_comparing_words_are_no_subject(engine)
     ("who implements them?", True),
     ("is it the same degree for both", False),  # asks about the degree, not the thing before
     ("is it the same for both", True),
+    ("what makes the number go up or down", True),
 ])
 def test_it_and_that_point_at_a_thing_only_when_nothing_follows_them(engine, question, points):
     assert read(engine, question)[0].thing is points
