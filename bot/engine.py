@@ -54,6 +54,8 @@ ROLE_ONLY_QUESTION = "what do they do"
 # Asking what a role's name means ("what does vp ops stand for"), in words the vocabulary knows:
 # asks what the role is, too.
 MEANING_QUESTION = "what does it mean"
+# A question naming only a role prefers, by this much, passages about that role alone.
+ROLE_ALONE_BONUS = 0.5
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
@@ -300,7 +302,8 @@ class Engine:
             asked = reading.text if same_for_role and reading is not None else text
             if asks_meaning and not self._spelled_out(asked, query.roles):
                 asked = " ".join(self.role_display(query.roles))  # then what the role is
-            general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"))
+            general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"),
+                                        about_alone=True)
             if general.kind == "answer":
                 subject = () if same_for_role else tuple(query.subject)
                 answer = replace(general, topic=replace(general.topic, subject=subject))
@@ -358,11 +361,13 @@ class Engine:
                  if r not in self.retriever.analyzer.roles_in(self.retriever.analyzer.canonical(core))]
         return " ".join([core, *roles]) if len(core.split()) >= 3 else None
 
-    def answer_query(self, question: str, query: Query, context: Topic | None = None) -> Answer:
+    def answer_query(self, question: str, query: Query, context: Topic | None = None,
+                     about_alone: bool = False) -> Answer:
         """Answer from an analysed query (possibly rewritten with the conversation's topic).
 
         With ``context`` (the topic of a follow-up's conversation) the ranking takes the passage
-        last shown into account (``_in_context_order``).
+        last shown into account (``_in_context_order``); with ``about_alone`` (a question naming
+        only a role) passages about that role alone rank higher (``ROLE_ALONE_BONUS``).
         """
         hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2)
         about = self.role_display(query.roles)
@@ -370,6 +375,10 @@ class Engine:
         if not hits or hits[0].score <= 0:
             return self._unknown(question, hits, 0.0, about)
         ranked = self._in_context_order(hits, query, context)
+        if about_alone:  # "what's a coo": a passage about the coo alone, not one comparing it
+            alone = set(query.roles)
+            ranked = sorted(((h, score * (1.0 + ROLE_ALONE_BONUS * (set(h.focus) == alone))) for h, score in ranked),
+                            key=lambda pair: -pair[1])
         best = ranked[0][0]
         conf = self.confidence(best, query)  # from the passage's own features, not the bonus
         # The calibrated confidence is for the best passage; the others get it scaled by their

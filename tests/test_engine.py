@@ -207,6 +207,15 @@ def test_what_a_roles_name_means_is_answered_with_what_the_role_is(engine, quest
     assert said in a.text
 
 
+@pytest.mark.parametrize(("question", "role"), [("what's a coo", "role_coo"),
+                                              ("what is a vp of ops", "role_vp_of_operations"),
+                                              ("what is an ops manager", "role_operations_manager")])
+def test_a_question_naming_only_a_role_is_answered_by_a_passage_about_it_alone(engine, question, role):
+    a = engine.ask(question)
+    focus = {engine.retriever.focus(i) for i, p in enumerate(engine.retriever.passages_) if p.text == a.text}
+    assert a.kind == "answer" and focus == {(role,)}  # not a passage comparing it with another role
+
+
 def test_over_long_question_is_refused_naming_the_limit(engine):
     limit = engine.settings.max_question_chars
     a = engine.ask(BOTH_ROLES_QUESTION + " " + "x" * limit)
