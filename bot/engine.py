@@ -54,6 +54,11 @@ ROLE_ONLY_QUESTION = "what do they do"
 # Asking what a role's name means ("what does vp ops stand for"), in words the vocabulary knows:
 # asks what the role is, too.
 MEANING_QUESTION = "what does it mean"
+# "what even is a vp of operations?? never heard of it": what the role is, whatever follows the "?".
+_WHAT_IS_ROLE = re.compile(r"^\W*(?:(?:so|ok|okay|hey|um|and)\W+)*(?:what|whats|what's)\s+"
+                           r"(?:(?:even|exactly|actually)\s+)?(?:is\s+)?(?:(?:an?|the)\s+)?(role_\w+)\s*[?!.]+")
+_MORE_ASKED = re.compile(r"\b(?:what|whats|how|who|whos|why|when|where|which|is|are|does|do|did|can|could|should|"
+                         r"would|will)\b|\?")
 # A question naming only a role prefers, by this much, passages about that role alone.
 ROLE_ALONE_BONUS = 0.5
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
@@ -295,12 +300,15 @@ class Engine:
         # "same for a vp?" after "what does a coo do": the role alone, asked what the one before was
         same_for_role = reading is not None and reading.same_for and not reading.own_subject
         asks_meaning = self._asks_meaning(query)
+        what_is = _WHAT_IS_ROLE.match(query.text)
+        if what_is and _MORE_ASKED.search(query.text, what_is.end()):
+            what_is = None  # "what is a coo? also how much do they make": more is asked
         if self.retriever.covers_roles(query.roles) and (
-                same_for_role or asks_meaning or all(t.startswith(ROLE_PREFIX) for t in query.terms)):
+                same_for_role or asks_meaning or what_is or all(t.startswith(ROLE_PREFIX) for t in query.terms)):
             # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they
             # do; the topic stays the role alone ("is that the same as a coo?" compares them).
             asked = reading.text if same_for_role and reading is not None else text
-            if asks_meaning and not self._spelled_out(asked, query.roles):
+            if (asks_meaning and not self._spelled_out(asked, query.roles)) or what_is:
                 asked = " ".join(self.role_display(query.roles))  # then what the role is
             general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"),
                                         about_alone=True)

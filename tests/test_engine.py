@@ -216,6 +216,13 @@ def test_a_question_naming_only_a_role_is_answered_by_a_passage_about_it_alone(e
     assert a.kind == "answer" and focus == {(role,)}  # not a passage comparing it with another role
 
 
+def test_what_a_role_is_with_a_remark_after_it_is_what_the_role_is(engine):
+    remark = engine.ask("what even is a vp of operations?? never heard of it before my business class")
+    assert remark.kind == "answer" and remark.text == engine.ask("what is a vp of operations").text
+    more = engine.ask("what is a coo? also how much do they make")  # a second question is not dropped
+    assert more.kind == "answer" and "$200,000" in more.text
+
+
 def test_over_long_question_is_refused_naming_the_limit(engine):
     limit = engine.settings.max_question_chars
     a = engine.ask(BOTH_ROLES_QUESTION + " " + "x" * limit)
