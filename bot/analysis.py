@@ -276,7 +276,7 @@ class Analyzer:
         self._single_titles = frozenset(t for t in vocabulary.titles if " " not in t)
         self._meaning_stems: set[str] | None = None  # see ``_unstemmed_words``
         self._free: dict[str, frozenset[str] | None] = {}  # see ``_free_stems``
-        self._spelled_out = " ".join(c for _, c in vocabulary.expansions(SPELLED_OUT_MEANING))
+        self._spelled_out = " ".join(self._meanings_of(SPELLED_OUT_MEANING))
 
     # -- passages ------------------------------------------------------------------------
     def canonical(self, text: str) -> str:
@@ -502,13 +502,13 @@ class Analyzer:
                 idioms.update(words(alias))
             meanings.append(canonical)
         if _CHOICE.search(canon):  # "should we hire a vp or a coo": whatever "choose between" means here
-            meanings += [canonical for _, canonical in self.vocabulary.expansions("choose between")]
+            meanings += self._meanings_of("choose between")
         # "what does a coo do in a small business": their duties there (the role alone, "what does a
         # coo do", is answered as such: see ``Engine``)
         if _WHAT_DOES_DO.search(canon) and any(not w.startswith(ROLE_PREFIX) for w in own):
-            meanings += [canonical for _, canonical in self.vocabulary.expansions("what do they do")]
+            meanings += self._meanings_of("what do they do")
         if _WHAT_DOES_MAKE.search(canon):
-            meanings += [canonical for _, canonical in self.vocabulary.expansions("how much do they make")]
+            meanings += self._meanings_of("how much do they make")
         # A word a synonym explains is replaced by what it means when the articles don't use it
         # ("certs", "salery") or when it is part of an idiom ("in common" is not "common").
         kept = [w for w in own if w not in idioms and (w not in explained or stem(w) in self.indexed_terms)]
@@ -528,6 +528,10 @@ class Analyzer:
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
             asked=len(set(own)),
         )
+
+    def _meanings_of(self, phrase: str) -> list[str]:
+        """What the vocabulary says a phrase means: the question a wording asks without saying it."""
+        return [canonical for _, canonical in self.vocabulary.expansions(phrase)]
 
     def _indexed_phrase(self, phrase: str) -> bool:
         """True when the articles use this multi-word phrase themselves ("hands-on management" is

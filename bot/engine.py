@@ -308,7 +308,7 @@ class Engine:
             # Nothing asked but the role ("what is a vp of ops", "what does a coo do"): what they
             # do; the topic stays the role alone ("is that the same as a coo?" compares them).
             asked = reading.text if same_for_role and reading is not None else text
-            if (asks_meaning and not self._spelled_out(asked, query.roles)) or what_is:
+            if (asks_meaning and not self._name_spelled_out(asked, query.roles)) or what_is:
                 asked = " ".join(self.role_display(query.roles))  # then what the role is
             general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"),
                                         about_alone=True)
@@ -345,7 +345,7 @@ class Engine:
         return all(s in meaning or not meaning.isdisjoint(self.retriever.analyzer.query(s).subject)
                    for s in query.subject)
 
-    def _spelled_out(self, text: str, roles: list[str]) -> bool:
+    def _name_spelled_out(self, text: str, roles: list[str]) -> bool:
         """True when the best passage for what a role's name means is about that role (the
         articles spell it out: "Vice President of Operations (VP Operations) is ...")."""
         hits = self.retriever.retrieve(self.retriever.analyzer.query(f"{text} {ROLE_ONLY_QUESTION}"), k=1)
