@@ -213,6 +213,25 @@ def _passages(columns: dict) -> list[Passage]:
     return [Passage(*row) for row in zip(*(columns[f] for f in fields), strict=True)]
 
 
+def setting_terms(passages: list[Passage], analyzer: Analyzer) -> dict[str, frozenset[str]]:
+    """Per article title, the terms its passages inherit: the title's words found in no other
+    title and in no more than one heading, with the word pairs they are part of. The sections of
+    "VP of Operations and COO in Small Business Management" are about small businesses though
+    they never say so; a title word that headings use ("Roles and Responsibilities") names what
+    some sections are about, not the setting of them all, and one every title shares says nothing.
+    """
+    words = {title: analyzer.analyse_words(title)[1] for title in dict.fromkeys(p.title for p in passages)}
+    in_titles = Counter(w for found in words.values() for w in set(found))
+    in_headings = Counter(w for context in {p.context for p in passages if p.context}
+                          for w in set(analyzer.analyse_words(context)[1]))
+    settings = {}
+    for title, found in words.items():
+        own = {w for w in found if in_titles[w] == 1 and in_headings[w] < 2 and ROLE_PREFIX not in w}
+        pairs = {f"{a} {b}" for a, b in pairwise(found) if a in own or b in own} if analyzer.bigrams else set()
+        settings[title] = frozenset(own | pairs)
+    return settings
+
+
 class TfidfRetriever:
     """Index passages once, then ``retrieve(question)`` returns the best ``Hit``s."""
 
@@ -238,6 +257,7 @@ class TfidfRetriever:
         self.passages_ = list(passages)
         analyzer = self.analyzer
         self.roles_ = sorted(analyzer.vocabulary.role_names)
+        self._setting_terms = setting_terms(self.passages_, analyzer)
         n = len(self.passages_)
         workers = build_workers(n) if workers is None else max(1, workers)
         if workers > 1 and analyzer.bigrams:
@@ -312,6 +332,8 @@ class TfidfRetriever:
             document_canonical = analyzer.vocabulary.canonicalize(document)
             document_words = _joined(document_canonical, [(text_canonical, body), (context_canonical, context_words)])
             body_counts = Counter(analyzer.with_pairs(body))
+            inherited = sorted(self._setting_terms.get(p.title, frozenset()).difference(body_counts))
+            body_counts.update(inherited)
             context_counts = Counter(analyzer.with_pairs(context_words))
             counts.add("body", body_counts)
             counts.add("context", context_counts)
@@ -324,7 +346,7 @@ class TfidfRetriever:
                 counts.add("documents", document_counts)
             else:
                 document_terms = analyzer.with_pairs(document_words if document_words is not None
-                                                     else content_terms(document_canonical))
+                                                     else content_terms(document_canonical)) + inherited
                 if indexed is not None:
                     indexed[0].update(document_terms)
                     indexed[1].update(t for t in with_bigrams(document_terms) if " " in t)

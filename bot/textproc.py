@@ -162,7 +162,7 @@ def _common_stem(word: str) -> str | None:
 
 # Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``): an
 # index records this, and one built by an older analysis is rebuilt rather than half-used.
-ANALYSIS_VERSION = 9
+ANALYSIS_VERSION = 10
 
 # Word forms Snowball leaves as they are, stemmed as the word they are a form of: irregular past
 # forms of verbs ("can be found in" never met "where would i find", nor "led by" "who leads") and

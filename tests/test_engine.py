@@ -303,6 +303,29 @@ def test_a_question_about_two_roles_prefers_the_article_comparing_them(tmp_path)
     assert hits[0].score == hits[1].score  # without the bonus the two are tied
 
 
+def test_passages_inherit_the_setting_their_article_title_names(tmp_path):
+    # The same section in two articles; only the titles say where the role works.
+    body = ("Duties of the COO\n\nThe COO runs the weekly planning meeting and signs off new hires. "
+            "Each quarter the COO reviews spending against the plan.\n")
+    write(tmp_path / "kb" / "a.txt", "The COO in Small Business Management\n\n" + body)
+    write(tmp_path / "kb" / "b.txt", "The COO in Large Enterprises\n\n" + body)
+    engine = Engine.open(tmp_path / "kb", tmp_path / "idx", Settings())
+    assert engine.ask("what does a coo do in a small business?").source == "a.txt"
+    assert engine.ask("what does a coo do in large enterprises?").source == "b.txt"
+
+
+def test_only_a_titles_own_words_are_inherited(engine):
+    from bot.retriever import setting_terms
+
+    inherited = setting_terms(engine.retriever.passages_, engine.retriever.analyzer)
+    small = next(terms for title, terms in inherited.items() if "Small Business" in title)
+    assert {"small", "small busi"} <= small
+    everywhere = set().union(*inherited.values())
+    assert "differ" not in everywhere  # most titles say "difference": it tells no article apart
+    assert "respons" not in everywhere  # headings say "Responsibilities": some sections' subject
+    assert not any(term.startswith("role_") and " " not in term for term in everywhere)
+
+
 @pytest.mark.parametrize("question", ["operations director salary", "how much does an ops director make?"])
 def test_a_fact_given_only_for_other_roles_is_not_answered_with_the_roles_passage(engine, question):
     # The articles give salaries for the COO, VP of Operations and Operations Manager only.

@@ -18,6 +18,7 @@ from bot.analysis import Analyzer, SpellingCorrector
 from bot.config import Settings
 from bot.index_store import _retriever_for
 from bot.ingest import load_folder
+from bot.retriever import setting_terms
 from bot.termmatrix import Postings, TermCounts
 from bot.textproc import _SKLEARN_STOP_WORDS, stem
 
@@ -34,10 +35,19 @@ def built(shared_knowledge, passages):
 
 
 def _sklearn_tfidf(analyzer: Analyzer, passages):
+    """scikit-learn's vectorizer over each passage's terms and the terms it inherits from its
+    article's title (``setting_terms``), which faqbot counts in its text."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(analyzer=analyzer.terms, sublinear_tf=True, dtype=np.float32)
-    vectorizer.fit([f"{p.text}\n{p.context}" for p in passages])
+    inherits = setting_terms(passages, analyzer)
+
+    def terms(item: tuple[str, str]) -> list[str]:
+        text, title = item
+        found = analyzer.terms(text)
+        return found + sorted(inherits[title].difference(found)) if title else found
+
+    vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, dtype=np.float32)
+    vectorizer.fit([(f"{p.text}\n{p.context}", p.title) for p in passages])
     return vectorizer
 
 
@@ -45,7 +55,8 @@ def test_term_counts_equal_scikit_learn_to_the_bit(built, passages):
     reference = _sklearn_tfidf(built.analyzer, passages)
     assert built.vocabulary_ == reference.vocabulary_
     assert built.idf_.dtype == np.float32 and np.array_equal(built.idf_, reference.idf_)
-    for postings, texts in ((built.body_, [p.text for p in passages]), (built.context_, [p.context for p in passages])):
+    for postings, texts in ((built.body_, [(p.text, p.title) for p in passages]),
+                            (built.context_, [(p.context, None) for p in passages])):
         expected = reference.transform(texts).tocsc()
         expected.sort_indices()
         assert np.array_equal(postings.indptr, expected.indptr)
