@@ -37,6 +37,8 @@ _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
                          r"\bsame (?:thing |role |job |position |title )?as\b|"
                          r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
 _COMPARATIVE = re.compile(r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\b")  # "is it higher for a coo?"
+# "can a coo make the work culture better" asks about improving it, not comparing roles.
+_MAKE_BETTER = re.compile(r"\bmak(?:e|es|ing)\b(?:\s+[\w']+){1,5}?\s+(?:better|bigger|greater|smaller)\b")
 _COMPARING_STEMS = ("compar", "differ", "similar")
 _COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
 # "and the coo's side of that?", "the vp ops part?": the role's share of what was asked before.
@@ -56,6 +58,7 @@ _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|betwe
                      r"together|each other)\b|"
                      r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
 # "that job", "this role": the person again, not the thing asked about before.
+_NAMING_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:person|people|guy|individual)s?\b")
 _ROLE_REFERENCE = re.compile(r"\bthe\s+(?:role|job|position)\b|"  # "what's the role like in small orgs"
                              r"\b(?:that|this|the other) one\b|"  # "how much does that one pay"
                              r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
@@ -200,7 +203,8 @@ def read_turn(text: str, query: Query) -> TurnReading:
     same_for = names_roles and bool(_SAME_FOR.search(text))
     if same_for:  # the new role instead of the old ones, asked the old question
         text = _SAME_FOR.sub("for", text)
-    comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text) or _COMPARATIVE.search(text))
+    comparison = len(query.roles) == 1 and bool(_COMPARISON.search(text)
+                                                or _COMPARATIVE.search(_MAKE_BETTER.sub(" ", text)))
     # "who decides strategy between the two": people mentioned before; the "it" of "is it the same
     # for a vp?" points at neither the old person nor the old thing.
     person = (points_at_person or plural) and not same_for
@@ -316,7 +320,9 @@ def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
     add_subject = adds_subject(turn, query, topic)
     if not (add_roles or add_subject):
         return None
-    parts = [turn.text]
+    # "that person" stands for the roles added: its noun is no subject ("what background would
+    # that person need" after "can one person be both?" asks about background, not one person).
+    parts = [_NAMING_REFERENCE.sub(" ", turn.text) if add_roles else turn.text]
     if add_roles:
         parts += [role_names.get(r, r) for r in topic.roles if r not in query.roles]
     if add_subject:

@@ -147,6 +147,8 @@ class SmallTalk:
 _CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "thanx": "thanks", "kinda": "kind of",
          "sorta": "sort of", "wanna": "want to", "gotta": "got to", "whatcha": "what are you"}
 _INTENSIFIER = re.compile(r"(?<![a-z'])(?:even|actually|really|just|literally)\s+")
+# "what kind of stuff can you help with" asks what "what can you help with" asks.
+_KIND_OF = re.compile(r"(?<![a-z'])what\s+(?:kinds?|sorts?|types?)\s+of\s+(?:stuff|things|questions|topics)\s+")
 _CHAT_WORD = re.compile(r"(?<![a-z'])(?:" + "|".join(sorted(_CHAT, key=len, reverse=True)) + r")(?![a-z'])")
 
 
@@ -155,6 +157,7 @@ def detect(message: str) -> SmallTalk | None:
     text = normalize(message).replace("’", "'")
     text = _CHAT_WORD.sub(lambda m: _CHAT[m.group(0)], text)
     text = _INTENSIFIER.sub("", text)  # "who am i even talking to" is "who am i talking to"
+    text = _KIND_OF.sub("what ", text)
     found = [_CATEGORY[m.group(0)] for m in _PATTERN.finditer(text)]
     if not found:
         return None

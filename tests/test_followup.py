@@ -284,3 +284,11 @@ def test_that_one_is_a_person_not_the_thing_said_before(engine):
     fits = Topic((VP, COO), ("hands", "fits"))
     assert resolve(engine, "how much does that one pay", fits) == "how much does that one pay VP of Operations COO"
 
+
+
+def test_making_something_better_is_no_comparison_but_paid_better_is(engine):
+    director = Topic(("role_operations_director",), ("budgets",))
+    question = "can a coo make a company's work culture better"
+    assert not read(engine, question)[0].comparison
+    assert resolve(engine, question, director) is None
+    assert read(engine, "is a coo paid better?")[0].comparison

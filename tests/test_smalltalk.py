@@ -21,7 +21,8 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("hey how's it going?", "how_are_you"), ("thanks for the help!", "thanks"), ("good bot", "thanks"),
     ("anyone here?", "greeting"), ("nice to meet you", "greeting"), ("gotta go", "bye"),
     ("what's your purpose", "identity"), ("can i ask you something", "help"),
-    ("what kinds of things do you know about", "help"), ("hmm", "ack"), ("no worries", "ack"),
+    ("what kinds of things do you know about", "help"), ("what kind of stuff can you help me with", "help"),
+    ("what sorts of topics can you answer?", "help"), ("hmm", "ack"), ("no worries", "ack"),
     ("wait who am i even talking to", "identity"), ("am i talking to a bot?", "identity"),
     ("wrong answer", "rude"), ("who built this bot", "identity"), ("how does this work, what do i type", "help"),
     ("wait who am i even talking to rn", "identity"), ("hi, how do i use this thing", "help"), ("lol thanks", "thanks"),
@@ -51,6 +52,7 @@ def test_most_specific_category_wins(message, category):
     "tell me about the coo", "test the coo's budget plan", "thanks for the help, and what about the coo?",
     "who is this coo person", "wait, who does the coo talk to",
     "thanks, that was useful, is it the same for a vp?", "is that useful for a coo", "this is it",
+    "what kind of things does a coo handle", "what kind of stuff can a vp of ops help with",
 ])
 def test_questions_are_not_small_talk(message):
     assert detect(message) is None
