@@ -61,6 +61,15 @@ _MORE_ASKED = re.compile(r"\b(?:what|whats|how|who|whos|why|when|where|which|is|
                          r"would|will)\b|\?")
 # A question naming only a role prefers, by this much, passages about that role alone.
 ROLE_ALONE_BONUS = 0.5
+# "coo duties list", "bullet points pls": a passage that lists (a list, a table, three or more
+# items) ranks higher by this share than one that tells in prose.
+LIST_BONUS = 0.3
+_ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
+_LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
+
+
+def _lists(passage: Passage) -> bool:
+    return passage.kind in ("list", "table") or len(_LIST_LINE.findall(passage.text)) >= 3
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
@@ -375,7 +384,8 @@ class Engine:
 
         With ``context`` (the topic of a follow-up's conversation) the ranking takes the passage
         last shown into account (``_in_context_order``); with ``about_alone`` (a question naming
-        only a role) passages about that role alone rank higher (``ROLE_ALONE_BONUS``).
+        only a role) passages about that role alone rank higher (``ROLE_ALONE_BONUS``); asking for a
+        list, passages that list do (``LIST_BONUS``).
         """
         hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2)
         about = self.role_display(query.roles)
@@ -386,6 +396,9 @@ class Engine:
         if about_alone:  # "what's a coo": a passage about the coo alone, not one comparing it
             alone = set(query.roles)
             ranked = sorted(((h, score * (1.0 + ROLE_ALONE_BONUS * (set(h.focus) == alone))) for h, score in ranked),
+                            key=lambda pair: -pair[1])
+        if _ASKS_LIST.search(query.text):
+            ranked = sorted(((h, score * (1.0 + LIST_BONUS * _lists(h.passage))) for h, score in ranked),
                             key=lambda pair: -pair[1])
         best = ranked[0][0]
         conf = self.confidence(best, query)  # from the passage's own features, not the bonus

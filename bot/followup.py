@@ -71,7 +71,7 @@ _ROLE_REFERENCE = re.compile(r"\bthe\s+(?:role|job|position)\b|"  # "what's the 
 ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
                   r"what's|who|whos|who's|which|how|hows|why|whys|when|where|wheres)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
-_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either)\W*$")
+_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either|on top|in addition)\W*$")
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|" + _ELLIPTICAL_END.pattern)
 # With a role named, what marks a question as elliptical rather than a new one: no question of

@@ -314,6 +314,19 @@ def test_passages_inherit_the_setting_their_article_title_names(tmp_path):
     assert engine.ask("what does a coo do in large enterprises?").source == "b.txt"
 
 
+def test_asking_for_a_list_prefers_a_passage_that_lists(tmp_path, monkeypatch):
+    write(tmp_path / "kb" / "coo.txt", (
+        "The COO\n\nDuties of the COO\n\nThe COO plans the year, hires managers and reports to the board. "
+        "The work grows with the company.\n\n"
+        "The COO at work\n\nThe COO's duties:\n- planning the year\n- hiring managers\n- reporting to the board\n"))
+    engine = Engine.open(tmp_path / "kb", tmp_path / "idx", Settings(threshold=0.0))  # no vocabulary: low scores
+    assert engine.ask("what does the coo do").section == "Duties of the COO"
+    assert engine.ask("list what the coo does").section == "The COO at work"
+    assert engine.ask("what the coo does, in bullet points pls").section == "The COO at work"
+    monkeypatch.setattr("bot.engine.LIST_BONUS", 0.0)
+    assert engine.ask("list what the coo does").section == "Duties of the COO"
+
+
 def test_only_a_titles_own_words_are_inherited(engine):
     from bot.retriever import setting_terms
 

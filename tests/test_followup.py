@@ -292,3 +292,10 @@ def test_making_something_better_is_no_comparison_but_paid_better_is(engine):
     assert not read(engine, question)[0].comparison
     assert resolve(engine, question, director) is None
     assert read(engine, "is a coo paid better?")[0].comparison
+
+
+@pytest.mark.parametrize("question", ["any certifications worth getting on top?", "any certifications in addition?"])
+def test_on_top_leaves_the_roles_out_like_too(engine, question):
+    study = Topic((OPS_MANAGER,), ("education",))
+    assert read(engine, question)[0].ellipsis
+    assert resolve(engine, question, study) == f"{question} Operations Manager"
