@@ -24,8 +24,12 @@ from bot.vocabulary import ROLE_PREFIX
 # thing ("who implements THEM?", "when does THAT happen?").
 _ANAPHORA_PERSON = re.compile(r"\b(?:they|their|theirs|themselves|he|she|his|hers|him|her|which one|either|"
                               r"both|each|neither|the other)\b")
+# "what's the first one about?": an item of the list just shown (its words are no subject)
+_ITEM_REFERENCE = re.compile(r"\bthe (?:first|second|third|fourth|fifth|last) "
+                             r"(?:one|point|item|factor|bullet|option)\b")
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b|"
-                             r"\bthe (?:numbers?|figures?|range)\b")  # "what makes the number go up?"
+                             r"\bthe (?:numbers?|figures?|range)\b|"  # "what makes the number go up?"
+                             + _ITEM_REFERENCE.pattern)
 # "they" doing something before any role is named: the people said before ("do they work with the
 # coo?" after the Operations Director), not the role named after it ("and the coo, do they ...").
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
@@ -322,7 +326,8 @@ def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
         return None
     # "that person" stands for the roles added: its noun is no subject ("what background would
     # that person need" after "can one person be both?" asks about background, not one person).
-    parts = [_NAMING_REFERENCE.sub(" ", turn.text) if add_roles else turn.text]
+    said = _ITEM_REFERENCE.sub(" ", _NAMING_REFERENCE.sub(" ", turn.text) if add_roles else turn.text)
+    parts = [" ".join(said.split())]
     if add_roles:
         parts += [role_names.get(r, r) for r in topic.roles if r not in query.roles]
     if add_subject:

@@ -299,3 +299,12 @@ def test_on_top_leaves_the_roles_out_like_too(engine, question):
     study = Topic((OPS_MANAGER,), ("education",))
     assert read(engine, question)[0].ellipsis
     assert resolve(engine, question, study) == f"{question} Operations Manager"
+
+
+@pytest.mark.parametrize("question", ["what's the first one about?", "and the last point?"])
+def test_an_item_of_the_list_just_shown_asks_the_old_topic(engine, question):
+    factors = Topic((VP, COO), ("career", "factors"))
+    assert read(engine, question)[0].thing
+    resolved = resolve(engine, question, factors)
+    assert resolved is not None and resolved.endswith("VP of Operations COO career factors")
+    assert "first" not in resolved and "last" not in resolved  # the item's place is no subject
