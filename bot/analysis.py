@@ -529,6 +529,16 @@ class Analyzer:
             asked=len(set(own)),
         )
 
+    def content_words(self, canonical_text: str) -> list[str]:
+        """The words of a question's (canonical) text that are not stop words."""
+        return [w for w in words(canonical_text) if w not in self._stop_words and len(w) > 1]
+
+    def uses(self, word: str) -> bool:
+        """True when the articles use the word (its stem, or its plural's: "kpi" for their "KPIs"),
+        or it is a role term."""
+        indexed = self.indexed_terms
+        return word.startswith(ROLE_PREFIX) or stem(word) in indexed or stem(f"{word}s") in indexed
+
     def _meanings_of(self, phrase: str) -> list[str]:
         """What the vocabulary says a phrase means: the question a wording asks without saying it."""
         return [canonical for _, canonical in self.vocabulary.expansions(phrase)]

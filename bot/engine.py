@@ -65,6 +65,9 @@ ROLE_ALONE_BONUS = 0.5
 # items) ranks higher by this share than one that tells in prose.
 LIST_BONUS = 0.3
 _ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
+# Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
+_DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
+                     r"(?:an?\s+|the\s+)?(.*?)\s*(?:stand\s+for|mean)?\W*$")
 _LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
 
 
@@ -401,6 +404,9 @@ class Engine:
             ranked = sorted(((h, score * (1.0 + LIST_BONUS * _lists(h.passage))) for h, score in ranked),
                             key=lambda pair: -pair[1])
         best = ranked[0][0]
+        if self._defines_unnamed(query):
+            conf = min(self.confidence(best, query), self.threshold / 2)
+            return self._unknown(question, [h for h, _ in ranked], conf, about)
         conf = self.confidence(best, query)  # from the passage's own features, not the bonus
         # The calibrated confidence is for the best passage; the others get it scaled by their
         # score, so they never outrank the passage they were ranked below.
@@ -472,6 +478,17 @@ class Engine:
         else:
             return [(h, h.score) for h in hits]
         return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order
+
+    def _defines_unnamed(self, query: Query) -> bool:
+        """True when the question asks what something is ("what is ebitda", "what's an evp") and
+        the articles use none of its words: a definition they never give, whatever a synonym
+        relates it to (EBITDA to profitability)."""
+        asked = _DEFINE.match(query.text)
+        if asked is None:
+            return False
+        analyzer = self.retriever.analyzer
+        named = analyzer.content_words(asked.group(1))
+        return 0 < len(named) <= 3 and not any(map(analyzer.uses, named))
 
     @staticmethod
     def _may_give_quantity(question: str, passage: str, unknown: Sequence[str] = ()) -> bool:

@@ -55,6 +55,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "identity": (
         "who are you", "what are you", "who r u", "are you a bot", "are you human", "are you a human",
         "are you real", "are you a real person", "are you a person", "are you a real person or a bot",
+        "are you a bot or a person", "are you a bot or a human",
+        "are you a person or a bot", "are you human or a bot", "are you a human or a bot", "bot or human",
         "what is your name", "whats your name", "what's your name", "your name", "who made you",
         "who built you", "are you ai", "are you an ai", "is this a bot",
         "whats your purpose", "what's your purpose", "what is your purpose", "how old are you",

@@ -327,6 +327,21 @@ def test_asking_for_a_list_prefers_a_passage_that_lists(tmp_path, monkeypatch):
     assert engine.ask("list what the coo does").section == "Duties of the COO"
 
 
+@pytest.mark.parametrize("question", ["what is ebitda", "what's an evp?", "define okr"])
+def test_what_something_the_articles_never_name_is_is_not_answered(engine, question):
+    # The vocabulary relates these to words the articles use (profitability, vice president,
+    # goals), but the articles define none of them.
+    a = engine.ask(question)
+    assert a.kind == "unknown" and a.score < engine.threshold
+
+
+@pytest.mark.parametrize(("question", "expected"), [("what is a kpi", "KPIs"), ("what is a coo", "COO"),
+                                                    ("what is an mba", "MBA")])
+def test_what_something_the_articles_name_is_is_answered(engine, question, expected):
+    a = engine.ask(question)
+    assert a.kind == "answer" and expected in a.text
+
+
 def test_only_a_titles_own_words_are_inherited(engine):
     from bot.retriever import setting_terms
 
