@@ -47,6 +47,12 @@ _WHAT_DOES_MAKE = re.compile(
     r"(?=\s*$|\s*[?!.,]|\s+(?:compared|than|vs|versus|in|at|per|a year|a month|an hour|annually|yearly|on average|"
     r"typically|usually|nowadays|these days|now|roughly|approximately|or|and|with|for)\b)")
 _CHOICE = re.compile(r"\b(?:should|would|could)\b.*\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+")
+# "can our vp ops also be the coo", "can the vp just be the coo as well": one person in both roles
+# (not "can a vp ops become a coo", a career step).
+_BE_ROLE = r"(?:be|act as|serve as)\s+(?:(?:an?|the)\s+)?role_\w+"
+_ALSO_BE = re.compile(rf"\brole_\w+\s+(?:\w+\s+){{0,3}}?(?:also|just|simply)\s+{_BE_ROLE}"
+                      rf"|\brole_\w+\s+(?:\w+\s+){{0,3}}?{_BE_ROLE}\s+"
+                      r"(?:as well|too|at the same time|simultaneously)\b")
 
 
 # "i've been a", "moving from a", "working as an" ... before a job title: the asker's own job.
@@ -503,6 +509,8 @@ class Analyzer:
             meanings.append(canonical)
         if _CHOICE.search(canon):  # "should we hire a vp or a coo": whatever "choose between" means here
             meanings += self._meanings_of("choose between")
+        if _ALSO_BE.search(" ".join(canon.split())):
+            meanings += self._meanings_of("one person")
         # "what does a coo do in a small business": their duties there (the role alone, "what does a
         # coo do", is answered as such: see ``Engine``)
         if _WHAT_DOES_DO.search(canon) and any(not w.startswith(ROLE_PREFIX) for w in own):

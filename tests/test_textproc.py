@@ -548,3 +548,13 @@ def test_what_a_role_makes_asks_for_its_pay(analyzer):
         assert pay <= set(analyzer.query(question).subject), question
     for question in ["what does the coo make sure of", "does the coo make decisions"]:
         assert not pay & set(analyzer.query(question).subject), question
+
+
+def test_one_role_also_being_another_asks_whether_one_person_holds_both(analyzer):
+    both = set(analyzer.query("one person").subject)
+    assert both
+    for question in ["is it possible for our vp ops to also be the coo", "can the vp of operations just be the coo",
+                     "could the coo be the vp of ops as well?"]:
+        assert both <= set(analyzer.query(question).subject), question
+    for question in ["can a vp ops become a coo", "can the coo be promoted to ceo"]:
+        assert not both & set(analyzer.query(question).subject), question
