@@ -32,6 +32,7 @@ _QUESTION = re.compile(r"^\s*(?:\*\*)?(?:q|question)\s*[:.)]\s*(?:\*\*)?\s*", re
 _ANSWER = re.compile(r"^\s*(?:\*\*)?(?:a|answer)\s*[:.)]\s*(?:\*\*)?\s*", re.IGNORECASE)
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_DATE_WITHIN = 10  # lines from the top of an article where its date is looked for
 _DATE = re.compile(
     r"^(?:(?:published|updated|posted)(?: on)?:?\s*)?(?:"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
@@ -60,7 +61,7 @@ class Passage:
     source: str  # file name, relative to the knowledge folder
     title: str
     section: str | None  # nearest heading above the passage
-    kind: str  # faq, qa, section, list, table
+    kind: str  # faq, qa, section, list, table, date (when the article was published)
     position: int  # order within its document
     line: int  # 1-based line where it starts
     context: str = ""  # headings above it (and a FAQ's question): matched as a field of its own
@@ -486,6 +487,14 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
                 continue
         emit_section(section)
         i += 1
+    # The date under the title is page furniture to the text, but it says when the article was
+    # published ("when was the small business article written?"): a passage of its own.
+    dated = next(((n, ln.strip()) for n, ln in enumerate(lines[:_DATE_WITHIN], 1) if _DATE.match(ln.strip())), None)
+    if dated is not None:
+        line, date = dated
+        stated = date if re.match(r"(?i)published|updated|posted", date) else f"Published {date}"
+        passages.append(Passage(text=stated, source=source, title=title, section=title, kind="date",
+                                position=len(passages), line=line, context=title, question=None))
     passages.sort(key=lambda p: (p.line, p.position))
     return [Passage(**{**p.to_dict(), "position": i}) for i, p in enumerate(passages)]
 

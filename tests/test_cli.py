@@ -73,7 +73,7 @@ def test_index_prints_a_report(knowledge_copy):
     status, out = faqbot("index", "--knowledge", str(knowledge_copy))
     assert status == 0
     assert re.search(r"\b5 documents\b", out)
-    kinds = dict((k, int(n)) for k, n in re.findall(r"\b(faq|qa|section|table|list) (\d+)\b", out))
+    kinds = dict((k, int(n)) for k, n in re.findall(r"\b(faq|qa|section|table|list|date) (\d+)\b", out))
     assert {"faq", "qa", "table", "list", "section"} <= set(kinds)
     total = re.search(r"passages:\s*(\d+)", out)
     assert total and int(total.group(1)) == sum(kinds.values())

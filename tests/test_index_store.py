@@ -114,7 +114,7 @@ def test_index_dir_can_be_chosen(knowledge_copy, tmp_path):
 def test_build_report(knowledge_copy, tmp_path):
     _, report = build_index(knowledge_copy, tmp_path / "idx", SETTINGS)
     assert report.documents == 5
-    assert set(report.passages_by_kind) <= {"faq", "qa", "section", "table", "list"}
+    assert set(report.passages_by_kind) <= {"faq", "qa", "section", "table", "list", "date"}
     assert {"faq", "qa", "table"} <= set(report.passages_by_kind)
     assert report.vocabulary > 100 and report.seconds >= 0
     assert report.warnings == []

@@ -16,7 +16,7 @@ from bot.index_store import KnowledgeError, build_index
 from bot.ingest import MAX_PASSAGE_CHARS, Passage, describe, load_folder, parse_document
 from bot.textproc import sentences
 
-KINDS = {"faq", "qa", "section", "table", "list"}
+KINDS = {"faq", "qa", "section", "table", "list", "date"}
 
 WIDGETS_TXT = """\
 Job Search
@@ -193,7 +193,21 @@ def test_plain_paragraphs_are_section_passages(widgets):
 
 @pytest.mark.parametrize("needle", BOILERPLATE)
 def test_page_furniture_is_dropped(widgets, needle):
-    assert not _containing(widgets, needle)
+    assert not _containing([p for p in widgets if p.kind != "date"], needle)
+
+
+def test_the_date_under_the_title_is_a_passage_of_its_own(widgets):
+    dated = [p for p in widgets if p.kind == "date"]
+    assert [(p.text, p.section, p.context) for p in dated] == [
+        ("Published Jan 19, 2024", "Widget Makers Guide", "Widget Makers Guide")]
+    undated = parse_document("Title\n\nA plain sentence that ends here. And another one follows it.\n", "a.txt")
+    assert [p.kind for p in undated] == ["section"]
+
+
+def test_when_an_article_was_published_is_answered_with_its_date(engine):
+    a = engine.ask("when was the small business article published?")
+    assert a.kind == "answer" and "Jan 19, 2024" in a.text
+    assert "Jan 19, 2024" not in engine.ask("vp of operations vs coo in a small business").text
 
 
 def test_navigation_and_tag_lines_are_dropped(widgets):
@@ -448,7 +462,7 @@ TAG_LINES = ["vp of operations vs coo", "coo vs operations director", "head of o
 def test_real_articles_have_no_boilerplate(real):
     for p in real:
         for needle in REAL_BOILERPLATE:
-            assert needle not in p.text, (p.source, needle)
+            assert needle not in p.text or p.kind == "date", (p.source, needle)
         for line in _lines(p):
             assert line not in ("Previous", "Next", "Job Search", "Where:"), (p.source, line)
             assert line not in TAG_LINES, (p.source, line)
