@@ -285,7 +285,8 @@ def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:
     # a fragment with words of its own says something ("so the coo reports to the ceo?")
     # (the words it says: "that duty" counts once, not again as the vocabulary's "responsibilities")
     said = min(len(turn.own_subject), max(query.asked - len(query.roles), 0))
-    return turn.elliptical and said <= (1 if turn.asks else 0)
+    # "and if i moved up to coo?" after the VP's pay: the question before, on that condition
+    return turn.elliptical and said <= (1 if turn.asks or turn.condition else 0)
 
 
 @dataclass(frozen=True)

@@ -308,3 +308,8 @@ def test_an_item_of_the_list_just_shown_asks_the_old_topic(engine, question):
     resolved = resolve(engine, question, factors)
     assert resolved is not None and resolved.endswith("VP of Operations COO career factors")
     assert "first" not in resolved and "last" not in resolved  # the item's place is no subject
+
+
+def test_a_condition_naming_a_role_asks_the_old_question_on_it(engine):
+    assert resolve(engine, "and if i moved up to coo?", VP_SALARY) == "and if i moved up to coo? salary"
+    assert resolve(engine, "what if i want to be a coo and run strategy?", VP_SALARY) is None  # says its own
