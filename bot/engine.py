@@ -61,23 +61,24 @@ _MORE_ASKED = re.compile(r"\b(?:what|whats|how|who|whos|why|when|where|which|is|
                          r"would|will)\b|\?")
 # A question naming only a role prefers, by this much, passages about that role alone.
 ROLE_ALONE_BONUS = 0.5
-# "coo duties list", "bullet points pls": a passage that lists (a list, a table, three or more
-# items) ranks higher by this share than one that tells in prose.
-LIST_BONUS = 0.3
-_ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
-# Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
-_DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
-                     r"(?:an?\s+|the\s+)?(.*?)\s*(?:stand\s+for|mean)?\W*$")
-_LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
-
-
-def _lists(passage: Passage) -> bool:
-    return passage.kind in ("list", "table") or len(_LIST_LINE.findall(passage.text)) >= 3
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
 # A follow-up moving to another role ranks passages about only the roles it left this much lower.
 LEFT_ROLE_FACTOR = 0.7
+# "coo duties list", "bullet points pls": a passage that lists (a list, a table, three or more
+# items) ranks higher by this share than one that tells in prose.
+LIST_BONUS = 0.3
+_ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
+_LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
+# Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
+_DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
+                     r"(?:an?\s+|the\s+)?(.*?)\s*(?:stand\s+for|mean)?\W*$")
+
+
+def _lists(passage: Passage) -> bool:
+    """True when a passage lists: a list or table, or three or more bulleted or numbered lines."""
+    return passage.kind in ("list", "table") or len(_LIST_LINE.findall(passage.text)) >= 3
 
 
 def _listing(names: Sequence[str]) -> str:
