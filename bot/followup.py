@@ -62,10 +62,11 @@ _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|betwe
                      r"together|each other)\b|"
                      r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
 # "that job", "this role": the person again, not the thing asked about before.
-_NAMING_REFERENCE = re.compile(r"\b(?:that|this|these|those|the same|such an?)\s+(?:person|people|guy|individual)s?\b")
+_DETERMINER = r"(?:that|this|these|those|the same|such an?)"
+_NAMING_REFERENCE = re.compile(rf"\b{_DETERMINER}\s+(?:person|people|guy|individual)s?\b")
 _ROLE_REFERENCE = re.compile(r"\bthe\s+(?:role|job|position)\b|"  # "what's the role like in small orgs"
                              r"\b(?:that|this|the other) one\b|"  # "how much does that one pay"
-                             r"\b(?:that|this|these|those|the same|such an?)\s+(?:role|job|position|post|title|"
+                             rf"\b{_DETERMINER}\s+(?:role|job|position|post|title|"
                              r"career|person|people)s?\b|\b(?:which|each|both|either|neither|one|all|none|any)\s+of\s+"
                              r"(?:them|those|these)\b"  # "which of them": the people, not a thing
                              # "what quals would i need for it", "which industries would hire me for that"
