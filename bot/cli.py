@@ -82,13 +82,25 @@ def _age(value: str) -> Duration:
     return _duration(value, allow_all=False)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(for_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command's name. A command's copy has
+    no defaults, so "faqbot --knowledge kb index" keeps the folder given before the command's name
+    (argparse would reset it to the command's default)."""
+    default = argparse.SUPPRESS if for_command else None
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--knowledge", type=Path, metavar="DIR",
+    common.add_argument("--knowledge", type=Path, metavar="DIR", default=default,
                         help="folder of .txt/.md articles (default: $FAQBOT_KNOWLEDGE or ./knowledge)")
-    common.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: <knowledge>/.index)")
-    common.add_argument("--config", type=Path, metavar="FILE", help="settings file (default: <knowledge>/faqbot.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    common.add_argument("--index", type=Path, metavar="DIR", default=default,
+                        help="index folder (default: <knowledge>/.index)")
+    common.add_argument("--config", type=Path, metavar="FILE", default=default,
+                        help="settings file (default: <knowledge>/faqbot.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS if for_command else False,
+                        help="debug logging and full tracebacks")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(for_command=True)
 
     answering = argparse.ArgumentParser(add_help=False)
     answering.add_argument("--top-k", type=_positive_int, metavar="N", help="alternatives per answer")
@@ -97,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="faqbot", description="A FAQ chatbot that answers questions from a folder of articles.",
-        parents=[common],
+        parents=[_common_options(for_command=False)],
     )
     parser.add_argument("--version", action="version", version=f"faqbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

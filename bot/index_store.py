@@ -462,7 +462,7 @@ def build_index(knowledge: Path, index_dir: Path | None, settings: Settings,
     for warning in warnings:
         log.warning("%s", warning)
     if not passages:
-        raise KnowledgeError(f"no readable .txt or .md articles in {knowledge}")
+        raise KnowledgeError(f"no .txt or .md articles with text to answer from in {knowledge}")
     files: dict[str, list] = {}
     retriever = _retriever_for(knowledge, settings).index(passages)
     for word in retriever.analyzer.vocabulary.alias_words() | STOP_WORDS:  # in questions, not in texts

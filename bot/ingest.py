@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from bot.textproc import ends_sentence, pack, sentences
+from bot.textproc import ends_sentence, is_preamble, pack, sentences
 
 log = logging.getLogger(__name__)
 
@@ -453,9 +453,10 @@ def parse_document(text: str, source: str, max_chars: int = MAX_PASSAGE_CHARS,
                 body = "\n\n".join(u.text for u in group)
                 kinds = {u.kind for u in group}
                 kind = "table" if "table" in kinds else "list" if "list" in kinds else "section"
-                # A lone short sentence ("Here are the main differences...") says nothing by itself.
+                # A lone short sentence announcing what comes ("Here are the main differences...")
+                # says nothing by itself; a short fact ("Parking is free for visitors.") does.
                 if kinds == {"paragraph"} and len(body) < 120 and len(sentences(body)) <= 1 \
-                        and not section.question:
+                        and not section.question and (is_preamble(body) or body.rstrip().endswith(":")):
                     continue
                 emit("faq" if section.question else kind, body, section, group[0].line, section.question,
                      headed=group[0] is section.units[0])
@@ -565,7 +566,10 @@ def _load_files(folder: Path, sources: list[Path], max_chars: int, pack_sections
         except SourceError as exc:
             warnings.append(f"skipped {rel}: {exc}")
             continue
-        passages.extend(parse_document(text, rel, max_chars, pack_sections))
+        found = parse_document(text, rel, max_chars, pack_sections)
+        if not found:
+            warnings.append(f"skipped {rel}: nothing to answer from (only headings or a lead-in)")
+        passages.extend(found)
     return passages, warnings
 
 

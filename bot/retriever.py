@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ import numpy as np
 from bot.analysis import Analyzer, Query, with_bigrams
 from bot.ingest import Passage
 from bot.termmatrix import DENSE_MAX_CELLS, Postings, TermCounts, top_k
-from bot.textproc import content_terms, normalize, sentences, words
+from bot.textproc import content_terms, is_preamble, normalize, sentences, words
 from bot.vocabulary import ROLE_PREFIX
 
 
@@ -84,27 +83,6 @@ def _joined(canonical: str, parts: list[tuple[str, list[str]]]) -> list[str] | N
     if canonical != " ".join(c for c, _ in parts if c):
         return None
     return [t for _, terms in parts for t in terms]
-
-
-_PREAMBLE = re.compile(
-    r"\b(?:in this (?:article|post|guide)|this article|we (?:will|aim|hope)|let(?:'|’)s|join us|delve|"
-    r"shed(?:ding)? light|a common question|here are (?:the|some)|read on|"
-    r"it(?:'|’)s (?:important|essential|crucial) to understand|there are (?:also )?(?:some|several|many|key|"
-    r"notable|distinct) (?:key |general |notable )?(?:differences|distinctions|traits|factors|aspects)|"
-    r"understanding (?:the|these) (?:key )?(?:differences|distinctions|nuances))\b",
-    re.IGNORECASE,
-)
-
-
-def is_preamble(text: str, split: Splitter = sentences) -> bool:
-    """True for a passage that mostly announces what comes ("In this article, we will ...")."""
-    # Sentences and lines are parts of the text, cut at spaces or punctuation: no announcement in
-    # the whole text, none in a part (most passages; splitting them into sentences cost more).
-    if not _PREAMBLE.search(text):
-        return False
-    # Headings and table rows don't end like sentences; only prose can announce.
-    units = [s for line in text.split("\n") for s in split(line) if s.rstrip().endswith((".", "!", "?", ":"))]
-    return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)
 
 
 def _memo(function: Splitter) -> Splitter:

@@ -17,7 +17,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -160,9 +160,10 @@ def _common_stem(word: str) -> str | None:
     return _COMMON.get(word)
 
 
-# Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``): an
-# index records this, and one built by an older analysis is rebuilt rather than half-used.
-ANALYSIS_VERSION = 10
+# Bumped when the same text comes to be analysed into other terms (as with ``_IRREGULAR``) or cut
+# into other passages: an index records this, and one built by an older analysis is rebuilt
+# rather than half-used.
+ANALYSIS_VERSION = 11
 
 # Word forms Snowball leaves as they are, stemmed as the word they are a form of: irregular past
 # forms of verbs ("can be found in" never met "where would i find", nor "led by" "who leads") and
@@ -502,3 +503,24 @@ def pack(pieces: Iterable[str], limit: int, sep: str) -> list[str]:
         chunks.append(current)
     return chunks
 
+
+# An article's lead-in announces what comes; it answers nothing itself.
+_PREAMBLE = re.compile(
+    r"\b(?:in this (?:article|post|guide)|this article|we (?:will|aim|hope)|let(?:'|’)s|join us|delve|"
+    r"shed(?:ding)? light|a common question|here are (?:the|some)|read on|"
+    r"it(?:'|’)s (?:important|essential|crucial) to understand|there are (?:also )?(?:some|several|many|key|"
+    r"notable|distinct) (?:key |general |notable )?(?:differences|distinctions|traits|factors|aspects)|"
+    r"understanding (?:the|these) (?:key )?(?:differences|distinctions|nuances))\b",
+    re.IGNORECASE,
+)
+
+
+def is_preamble(text: str, split: Callable[[str], list[str]] = sentences) -> bool:
+    """True for a passage that mostly announces what comes ("In this article, we will ...")."""
+    # Sentences and lines are parts of the text, cut at spaces or punctuation: no announcement in
+    # the whole text, none in a part (most passages; splitting them into sentences cost more).
+    if not _PREAMBLE.search(text):
+        return False
+    # Headings and table rows don't end like sentences; only prose can announce.
+    units = [s for line in text.split("\n") for s in split(line) if s.rstrip().endswith((".", "!", "?", ":"))]
+    return bool(units) and sum(bool(_PREAMBLE.search(u)) for u in units) * 2 >= len(units)

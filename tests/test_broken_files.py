@@ -102,7 +102,7 @@ def test_folder_with_only_bad_files_is_a_clear_error(tmp_path):
     knowledge = tmp_path / "k"
     knowledge.mkdir()
     (knowledge / "x.txt").write_bytes(b"\x00")
-    with pytest.raises(KnowledgeError, match=r"no readable \.txt or \.md articles"):
+    with pytest.raises(KnowledgeError, match=r"no \.txt or \.md articles with text to answer from"):
         build_index(knowledge, None, Settings())
 
 
@@ -112,7 +112,7 @@ def test_damaged_index_without_sources_is_a_clear_error(folder):
     for f in folder.iterdir():
         if f.is_file():
             f.unlink()
-    with pytest.raises(KnowledgeError, match="no readable"):
+    with pytest.raises(KnowledgeError, match="no .txt or .md articles with text"):
         load_index(folder, None, Settings())
 
 

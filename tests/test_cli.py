@@ -94,6 +94,16 @@ def test_index_dir_option(knowledge_copy, tmp_path):
     assert not (knowledge_copy / ".index").exists()
 
 
+def test_common_options_may_come_before_the_command(knowledge_copy, tmp_path):
+    target = tmp_path / "before"
+    status, out = faqbot("--knowledge", str(knowledge_copy), "--index", str(target), "index")
+    assert status == 0 and (target / "index.json").is_file()
+    assert not (knowledge_copy / ".index").exists()
+    status, out = faqbot("--knowledge", str(knowledge_copy), "--index", str(target), "ask", "--json",
+                         BOTH_ROLES_QUESTION)
+    assert status == 0 and BOTH_ROLES_ANSWER in _one_json(out)["answer"]
+
+
 def test_index_reports_skipped_files(knowledge_copy, capsys):
     (knowledge_copy / "broken.txt").write_bytes(b"caf\xe9 au lait\n")
     status, out = faqbot("index", "--knowledge", str(knowledge_copy))

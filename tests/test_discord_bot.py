@@ -606,7 +606,7 @@ async def test_failed_reload_keeps_the_old_index_and_says_why(own_kb: Path) -> N
         interaction, _ = await faq(fake, "reload", fake.admin)
         (embed,) = (await fake.wait_for_followup(interaction, timeout=15)).json["embeds"]
         assert embed["title"].startswith("Reload failed")
-        assert "no readable .txt or .md articles" in embed["description"]
+        assert "no .txt or .md articles with text to answer from" in embed["description"]
         assert "Still answering from the previous index (5 documents" in embed["description"]
         assert bot.engine is engine
 

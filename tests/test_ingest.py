@@ -518,3 +518,20 @@ def test_an_introduction_too_long_to_pack_with_its_sections_goes_with_the_first_
     [intro] = [p for p in passages if "numerous ways:" in p.text]
     assert "1. Saving Time" in intro.text and "Saving Money" not in intro.text  # never the intro alone
     assert [p.section for p in passages if p is not intro][-2:] == ["Saving Money", "Fewer Errors"]
+
+
+def test_a_short_fact_is_a_passage_but_a_lone_lead_in_is_not():
+    fact = parse_document("Parking\n\nParking is free for visitors in lot B.\n", "parking.md")
+    assert [(p.title, p.text) for p in fact] == [("Parking", "Parking is free for visitors in lot B.")]
+    assert parse_document("Office hours\n\nOur office opens at 9am on weekdays.\n", "hours.txt")
+    lead_in = "Widget Guide\n\nHere are the main differences between widgets and gadgets.\n\nGadgets\n\n" \
+              "Gadgets are larger than widgets and cost more to run.\n"
+    assert [p.section for p in parse_document(lead_in, "guide.txt")] == ["Gadgets"]
+
+
+def test_an_article_with_nothing_to_answer_from_is_skipped_with_a_warning(tmp_path):
+    write(tmp_path / "empty-ish.md", "# Just a title\n\nHere are the main points:\n")
+    write(tmp_path / "hours.txt", "Our office opens at 9am on weekdays.\n")
+    passages, warnings = load_folder(tmp_path)
+    assert [p.source for p in passages] == ["hours.txt"]
+    assert warnings == ["skipped empty-ish.md: nothing to answer from (only headings or a lead-in)"]
