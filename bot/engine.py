@@ -57,8 +57,7 @@ MEANING_QUESTION = "what does it mean"
 # "what even is a vp of operations?? never heard of it": what the role is, whatever follows the "?".
 _WHAT_IS_ROLE = re.compile(r"^\W*(?:(?:so|ok|okay|hey|um|and)\W+)*(?:what|whats|what's)\s+"
                            r"(?:(?:even|exactly|actually)\s+)?(?:is\s+)?(?:(?:an?|the)\s+)?(role_\w+)\s*[?!.]+")
-_MORE_ASKED = re.compile(r"\b(?:what|whats|how|who|whos|why|when|where|which|is|are|does|do|did|can|could|should|"
-                         r"would|will)\b|\?")
+_MORE_ASKED = re.compile(rf"\b{ASKS.pattern}|\?")  # after "what is a coo": is more asked?
 # A question naming only a role prefers, by this much, passages about that role alone.
 ROLE_ALONE_BONUS = 0.5
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo

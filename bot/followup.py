@@ -33,18 +33,18 @@ _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)
 # "they" doing something before any role is named: the people said before ("do they work with the
 # coo?" after the Operations Director), not the role named after it ("and the coo, do they ...").
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
+_COMPARATIVES = ("more", "less", "higher", "lower", "better", "bigger", "greater", "smaller")
 # A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
 # coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
 _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
                          r"\bdiff(?:er|ers|erent|erence|erences|s)?\s+(?:from|to|than|with)\b|"
                          r"\bdiff(?:er|ers|erent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|"
                          r"\bsame (?:thing |role |job |position |title )?as\b|"
-                         r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\s+than\b")
-_COMPARATIVE = re.compile(r"\b(?:more|less|higher|lower|better|bigger|greater|smaller)\b")  # "is it higher for a coo?"
+                         rf"\b(?:{'|'.join(_COMPARATIVES)})\s+than\b")
+_COMPARATIVE = re.compile(rf"\b(?:{'|'.join(_COMPARATIVES)})\b")  # "is it higher for a coo?"
 # "can a coo make the work culture better" asks about improving it, not comparing roles.
 _MAKE_BETTER = re.compile(r"\bmak(?:e|es|ing)\b(?:\s+[\w']+){1,5}?\s+(?:better|bigger|greater|smaller)\b")
 _COMPARING_STEMS = ("compar", "differ", "similar")
-_COMPARATIVES = {"more", "less", "higher", "lower", "better", "bigger", "greater", "smaller"}
 # "and the coo's side of that?", "the vp ops part?": the role's share of what was asked before.
 _ROLE_SIDE = re.compile(r"\brole_\w+\s*(?:'s|s)?\s+(side|part|end|bit|angle|perspective|version)\b")
 # "which one is higher up?" asks who ranks above whom, whatever was compared before.
@@ -101,6 +101,7 @@ _ASKS_FOR_OBJECT = re.compile(r"^(?:(?:so|and|ok|okay|but)\s+)?(?:who|whom|what|
 # "the vp", "a director": a word of one role's name, with an article, in a conversation about
 # that role names it ("who does the vp report to?"); "the vp of sales" is someone else.
 _PARTIAL_ROLE = r"\b(?:the|a|an|that|this|our|their|your)\s+({words})s?\b(?!\s+of\b)"
+_PARTIAL_ROLE_ONE = r"\b(?:the|a|an|that|this|our|their|your)\s+({words})\b(?!\s+of\b)"
 
 
 @lru_cache(maxsize=8)
@@ -132,13 +133,16 @@ def name_partial_roles(text: str, query: Query, topic: Topic | None, role_names:
     distinctive = _distinctive_words(tuple(role_names.items()))
     # The conversation's roles, and (talking about roles the articles cover) the articles' other
     # roles: "and the director?" after the VP of Operations is the Operations Director.
-    roles = [*topic.roles, *topic.frame, *(sorted(covered) if set(topic.roles) & set(covered) else ())]
-    own = {word: role for role in dict.fromkeys(roles) if role not in query.roles
-           for word in distinctive.get(role, ())}  # distinctive word -> role
-    if not own:
-        return text
-    pattern = _words_pattern(_PARTIAL_ROLE, tuple(own))
-    return pattern.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + role_names[own[m.group(1)]], text)
+    # Those others only in the singular: "works with the managers" are the people managed.
+    talked_about = [*topic.roles, *topic.frame]
+    others = [r for r in sorted(covered) if r not in talked_about] if set(topic.roles) & set(covered) else []
+    for roles, template in ((talked_about, _PARTIAL_ROLE), (others, _PARTIAL_ROLE_ONE)):
+        own = {word: role for role in dict.fromkeys(roles) if role not in query.roles
+               for word in distinctive.get(role, ())}  # distinctive word -> role
+        if own:
+            text = _words_pattern(template, tuple(own)).sub(
+                lambda m, own=own: m.group(0)[:m.start(1) - m.start(0)] + role_names[own[m.group(1)]], text)
+    return text
 
 
 # A word of a role's name standing alone next to another role ("vps and coos", "coo or vp?",

@@ -159,6 +159,11 @@ def test_a_word_of_a_role_name_names_that_role_of_the_conversation(engine):
     assert named("who does the vp report to", Topic((OPS_MANAGER,), ("salary",)), covered) == \
         "who does the VP of Operations report to"
     assert named("and the director?", Topic((CEO,), ("salary",)), covered) == "and the director?"  # not covered
+    # ... but only in the singular: the managers a COO works with are the people managed
+    executives = Topic((COO, "role_operations_director"), ())
+    assert named("which one works with the managers?", executives, covered) == "which one works with the managers?"
+    assert named("and the manager?", executives, covered) == "and the Operations Manager?"
+    assert named("and the managers?", Topic((OPS_MANAGER,), ()), covered) == "and the Operations Manager?"
 
 
 def test_a_word_of_a_role_name_beside_another_role_names_that_role(engine):
