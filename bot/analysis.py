@@ -496,8 +496,7 @@ class Analyzer:
             text = _WORD.sub(lambda match: corrections.get(match.group(0), match.group(0)), text)
         canon = self.vocabulary.canonicalize(text)
         tokens = words(canon)
-        stop = self._stop_words
-        own = [w for w in tokens if w not in stop and (len(w) > 1 or w.startswith("$"))]
+        own = self.content_words(canon, tokens)
         explained: set[str] = set()  # words a synonym accounts for
         idioms: set[str] = set()  # words of a multi-word phrase ("in common", "make sure")
         meanings: list[str] = []
@@ -537,9 +536,12 @@ class Analyzer:
             asked=len(set(own)),
         )
 
-    def content_words(self, canonical_text: str) -> list[str]:
-        """The words of a question's (canonical) text that are not stop words."""
-        return [w for w in words(canonical_text) if w not in self._stop_words and len(w) > 1]
+    def content_words(self, canonical_text: str, tokens: list[str] | None = None) -> list[str]:
+        """The words of a question's (canonical) text that are not stop words (nor single
+        letters, but for "$"); ``tokens``: ``words(canonical_text)``, when known."""
+        stop = self._stop_words
+        return [w for w in (words(canonical_text) if tokens is None else tokens)
+                if w not in stop and (len(w) > 1 or w.startswith("$"))]
 
     def uses(self, word: str) -> bool:
         """True when the articles use the word (its stem, or its plural's: "kpi" for their "KPIs"),
