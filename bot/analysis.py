@@ -561,13 +561,16 @@ class Analyzer:
 
     @staticmethod
     def _subject(phrases: list[str]) -> list[str]:
-        """Distinct words and phrases, one per stem ("hire", "hiring" -> "hire")."""
+        """Distinct words and phrases, one per stem ("hire", "hiring" -> "hire"), and no phrase
+        whose words are all there already ("average salary" after "average" and "salary")."""
         seen: set[str] = set()
         out = []
         for phrase in phrases:
-            key = " ".join(content_terms(phrase)) or phrase
-            if key not in seen:
+            terms = content_terms(phrase)
+            key = " ".join(terms) or phrase
+            if key not in seen and not (len(set(terms)) > 1 and seen.issuperset(terms)):
                 seen.add(key)
+                seen.update(terms)
                 out.append(phrase)
         return out
 

@@ -471,10 +471,13 @@ def _target_word(engine: Engine, passage: Any, rest: str) -> str | None:
     """The word of a passage's heading (its FAQ question, else its section) that a synonym should
     point at: a canonical word of the vocabulary when there is one, else its first content word."""
     analyzer = engine.retriever.analyzer
+    vocabulary = analyzer.vocabulary
     heading = analyzer.canonical(passage.question or passage.section or passage.title)
-    canonical = [c for _, c in analyzer.vocabulary.expansions(heading)]
+    # The broadest group the heading (or one of its words) belongs to: "salary" for "Salary
+    # Comparison", though "salary comparison" is a group of its own, of a few phrasings.
+    canonical = dict.fromkeys(c for text in [heading, *words(heading)] for _, c in vocabulary.expansions(text))
     if canonical:
-        return canonical[0]
+        return max(canonical, key=lambda c: len(vocabulary.terms.get(c, ())))
     asked = {stem(w) for w in words(rest)}
     for word in words(heading):
         if (word.isalpha() and len(word) > 2 and word not in STOP_WORDS and word not in _GENERIC_HEADINGS
