@@ -131,6 +131,8 @@ REPLIES: dict[str, str] = {
 }
 
 _WORD = re.compile(r"[a-z']+")
+# Sounds of hesitation, however drawn out: "umm", "uhhh", "hmmm", "errr", "ermm".
+_HESITATION = re.compile(r"^(?:u+m+|u+h+|h+m+|e+r+m*|a+h+|o+h+|m+h*m+)$")
 _PATTERN = phrase_pattern([p for ps in PHRASES.values() for p in ps], word=r"\w'")
 _CATEGORY = {p: cat for cat, ps in PHRASES.items() for p in ps}
 # Which category wins when a message has several ("hi, who are you?" is about identity).
@@ -164,7 +166,8 @@ def detect(message: str) -> SmallTalk | None:
     if not found:
         return None
     rest = _PATTERN.sub(" ", text)
-    leftover = [w for w in _WORD.findall(rest) if w.strip("'") and w.strip("'") not in FILLER]
+    leftover = [w for w in _WORD.findall(rest)
+                if w.strip("'") and w.strip("'") not in FILLER and not _HESITATION.match(w)]
     if leftover:
         return None
     return SmallTalk(min(found, key=_PRIORITY.index))

@@ -112,7 +112,7 @@ def test_damaged_index_without_sources_is_a_clear_error(folder):
     for f in folder.iterdir():
         if f.is_file():
             f.unlink()
-    with pytest.raises(KnowledgeError, match="no .txt or .md articles with text"):
+    with pytest.raises(KnowledgeError, match=r"no \.txt or \.md articles with text"):
         load_index(folder, None, Settings())
 
 
