@@ -79,6 +79,7 @@ ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|
 _ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either|on top|in addition)\W*$")
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|" + _ELLIPTICAL_END.pattern)
+_BESIDE = re.compile(r"^\W*(?:and|or|but|what about|how about)\s+(?:with|to|alongside|beside|and)\b")
 # With a role named, what marks a question as elliptical rather than a new one: no question of
 # its own ("and the coo?", "for a coo?"), "what about ...", a closing "too"/"as well", or asking for
 # more than was said ("what extra does a coo bring", "what else").
@@ -268,7 +269,10 @@ def adds_roles(turn: TurnReading, query: Query, topic: Topic, covers_roles: Call
     if not turn.names_roles:
         return (turn.person or turn.thing or turn.ellipsis or turn.condition
                 or (min(len(turn.own_subject), query.asked) <= 2 and not query.unknown_words))
-    return turn.comparison or turn.subject_first or ((turn.person or turn.thing) and not covers_roles(query.roles))
+    # "and with the ceo?": the roles before, beside one the articles are not about
+    beside = turn.ellipsis and bool(_BESIDE.match(turn.text))
+    return turn.comparison or turn.subject_first or ((turn.person or turn.thing or beside)
+                                                     and not covers_roles(query.roles))
 
 
 def adds_subject(turn: TurnReading, query: Query, topic: Topic) -> bool:

@@ -212,6 +212,14 @@ def test_that_next_to_a_role_the_articles_do_not_cover_points_back(engine):
     assert resolve(engine, "is that the ceo?", Topic((COO,), ("report",))) == "is that the ceo? COO report"
 
 
+def test_a_fragment_beside_a_role_the_articles_do_not_cover_asks_about_the_roles_before(engine):
+    works = Topic((COO,), ("work",))
+    assert resolve(engine, "and with the ceo?", works) == "and with the ceo? COO work"
+    assert resolve(engine, "and to the cfo?", Topic((COO,), ("report",))) == "and to the cfo? COO report"
+    # a role the articles cover is asked about itself: "and with the vp of ops?" is the VP's turn
+    assert "COO" not in (resolve(engine, "and with the vp of ops?", works) or "")
+
+
 @pytest.mark.parametrize("question", ["which is higher?", "which one is better?", "so which is more?"])
 def test_a_comparative_alone_compares_the_old_subject(engine, question):
     resolved = resolve(engine, question, Topic((VP, COO), ("salary",)))
