@@ -65,6 +65,11 @@ ROLE_ALONE_BONUS = 0.5
 SAME_SECTION_BONUS = 0.2
 # A follow-up moving to another role ranks passages about only the roles it left this much lower.
 LEFT_ROLE_FACTOR = 0.7
+# ... and prefers, by this much, a passage about the new role in the article just shown: its
+# counterpart ("and the coo's?" after the Head of Operations section of "Head of Operations vs
+# COO" is that article's COO section), looking this many passages further down for it.
+SAME_ARTICLE_BONUS = 0.6
+CONTEXT_EXTRA_HITS = 5
 # "coo duties list", "bullet points pls": a passage that lists (a list, a table, three or more
 # items) ranks higher by this share than one that tells in prose.
 LIST_BONUS = 0.3
@@ -390,7 +395,8 @@ class Engine:
         only a role) passages about that role alone rank higher (``ROLE_ALONE_BONUS``); asking for a
         list, passages that list do (``LIST_BONUS``).
         """
-        hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2)
+        extra = CONTEXT_EXTRA_HITS if context is not None else 0
+        hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2 + extra)
         about = self.role_display(query.roles)
         topic = Topic(tuple(query.roles), tuple(query.subject))
         if not hits or hits[0].score <= 0:
@@ -451,7 +457,8 @@ class Engine:
         A follow-up that stays with the roles of the passage last shown prefers that section
         (``SAME_SECTION_BONUS``) when the scores are close. One that moves to another role ("and
         the coo?" after a VP of Operations passage) wants that role's passage, so passages about
-        only the roles left behind count ``LEFT_ROLE_FACTOR`` of their score.
+        only the roles left behind count ``LEFT_ROLE_FACTOR`` of their score, and one about the new
+        role in the article just shown gains ``SAME_ARTICLE_BONUS``.
         """
         if context is None:
             return [(h, h.score) for h in hits]
@@ -468,7 +475,9 @@ class Engine:
             scored = [(h, h.score * (LEFT_ROLE_FACTOR if h.focus and set(h.focus) <= left else
                                      1.0 + SAME_SECTION_BONUS * (same_question and shown_before(h)
                                                                  and h.content_coverage > 0
-                                                                 and not new_roles.isdisjoint(h.focus))))
+                                                                 and not new_roles.isdisjoint(h.focus))
+                                     + SAME_ARTICLE_BONUS * (h.passage.source == context.source
+                                                             and not new_roles.isdisjoint(h.focus))))
                       for h in hits]
         elif context.source is not None:
             # ... when it holds something of what is asked now: "which of them reports to the ceo?"

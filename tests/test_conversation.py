@@ -378,6 +378,18 @@ def test_a_new_condition_asks_the_question_before_again(engine):
     assert "Choosing between a VP of Operations and a COO" in answer.text
 
 
+def test_a_move_to_another_role_prefers_its_section_in_the_article_just_shown(engine):
+    conv = Conversations(engine.settings)
+    first = conv.ask(engine, "u", "head of ops key responsibilities")
+    assert first.source == "head-of-operations-vs-coo.txt" and first.section == "Head of Operations"
+    answer = conv.ask(engine, "u", "and the coo's?")
+    assert answer.used_context and answer.about == ("COO",)
+    assert (answer.source, answer.section) == ("head-of-operations-vs-coo.txt", "Chief Operating Officer (COO)")
+    # asked alone, the same words go to the article about the COO's responsibilities
+    alone = engine.ask("the coo's key responsibilities")
+    assert alone.source != "head-of-operations-vs-coo.txt"
+
+
 def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
     lines = [
         {"id": 1, "question": "what does a head of operations do", "session": "a"},
