@@ -105,7 +105,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
 }
 FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "guys", "folks", "bot",
           "faqbot", "there", "mate", "buddy", "friend", "pal", "a", "lot", "and", "the", "for", "just",
-          "then", "well", "oh", "ah", "um", "uh", "hmm", "doing", "u", "you", "too", "man", "dude",
+          "then", "well", "doing", "u", "you", "too", "man", "dude",  # "um", "hmm": _HESITATION
           "please", "pls", "btw", "anyway", "now", "everybody", "yall", "y'all", "bro", "bruh", "fam", "sir",
           "super", "bunch", "here", "exactly", "ok", "okay", "about", "wait", "even", "actually", "right",
           "rn", "lol", "lmao", "haha", "tbh", "tho", "though", "thing",
