@@ -314,6 +314,9 @@ class Engine:
                 return replace(unknown, resolved=resolved,
                                topic=Topic(roles, tuple(resolved_query.subject), frame=roles[:2]))
         answer: Answer | None = None
+        # A question of its own that goes on from the turn before ("and the coo?" after what a head
+        # of ops does, "and the coo, who do they coordinate with?"): ranked knowing the passage shown.
+        context = topic if reading is not None and reading.names_roles and reading.ellipsis else None
         # "same for a vp?" after "what does a coo do": the role alone, asked what the one before was
         same_for_role = reading is not None and reading.same_for and not reading.own_subject
         asks_meaning = self._asks_meaning(query)
@@ -328,12 +331,12 @@ class Engine:
             if (asks_meaning and not self._name_spelled_out(asked, query.roles)) or what_is:
                 asked = " ".join(self.role_display(query.roles))  # then what the role is
             general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"),
-                                        about_alone=True)
+                                        context=context, about_alone=True)
             if general.kind == "answer":
                 subject = () if same_for_role else tuple(query.subject)
                 answer = replace(general, topic=replace(general.topic, subject=subject))
         if answer is None:
-            answer = self.answer_query(question, query)
+            answer = self.answer_query(question, query, context=context)
         core = self._core_question(text, query)
         if core is not None:
             focused = self.answer_query(question, self.retriever.analyzer.query(core))

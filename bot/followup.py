@@ -35,8 +35,11 @@ _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
 _COMPARATIVES = ("more", "less", "higher", "lower", "better", "bigger", "greater", "smaller")
 # A comparison naming one role: with whom is the conversation's ("how does a coo compare?", "is a
-# coo different?", "vs a coo?"); and words that only say "compare" are no subject of their own.
+# coo different?", "vs a coo?", set against it: "what does the coo do instead", "a similar list");
+# and words that only say "compare" are no subject of their own.
 _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
+                         r"\b(?:instead|meanwhile|differently|similar|in contrast|by contrast|on the other hand)\b|"
+                         r"\bthen\W*$|"
                          r"\bdiff(?:er|ers|erent|erence|erences|s)?\s+(?:from|to|than|with)\b|"
                          r"\bdiff(?:er|ers|erent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|"
                          r"\bsame (?:thing |role |job |position |title )?as\b|"

@@ -390,6 +390,26 @@ def test_a_move_to_another_role_prefers_its_section_in_the_article_just_shown(en
     assert alone.source != "head-of-operations-vs-coo.txt"
 
 
+def test_a_whole_question_going_on_to_another_role_stays_in_the_article_just_shown(engine):
+    conv = Conversations(engine.settings)
+    first = conv.ask(engine, "u", "does a head of operations manage resources")
+    assert first.source == "head-of-operations-vs-coo.txt"
+    answer = conv.ask(engine, "u", "and the coo, what's their big focus?")
+    assert not answer.used_context and answer.about == ("COO",)  # its own question, nothing added
+    assert (answer.source, answer.section) == ("head-of-operations-vs-coo.txt", "Chief Operating Officer (COO)")
+    assert engine.ask("and the coo, what's their big focus?").source != "head-of-operations-vs-coo.txt"
+    # without "and" it is a new question, ranked as if asked alone
+    conv.ask(engine, "v", "does a head of operations manage resources")
+    assert conv.ask(engine, "v", "what does a coo do").source == engine.ask("what does a coo do").source
+
+
+def test_setting_a_role_against_the_one_before_compares_the_two(engine):
+    conv = Conversations(engine.settings)
+    conv.ask(engine, "u", "ops director key responsibilities")
+    answer = conv.ask(engine, "u", "so what does the coo focus on instead")
+    assert answer.used_context and set(answer.about) == {"COO", "Operations Director"}
+
+
 def test_json_batch_follow_ups_rank_by_the_passage_shown(shared_knowledge, monkeypatch):
     lines = [
         {"id": 1, "question": "what does a head of operations do", "session": "a"},

@@ -95,6 +95,21 @@ def test_a_comparison_points_back_and_its_comparing_words_are_no_subject(engine)
     assert resolve(engine, "how does a coo compare", VP_SALARY) == "how does a coo compare VP of Operations salary"
 
 
+@pytest.mark.parametrize("question", ["what does the coo do instead", "and what does the coo do differently",
+                                      "what's the coo doing meanwhile?", "does the coo have a similar list",
+                                      "who does the coo collaborate with then"])
+def test_setting_a_role_against_the_one_before_compares_them(engine, question):
+    turn, _ = read(engine, question)
+    assert turn.comparison
+    director = Topic(("role_operations_director",), ("responsibilities",))
+    assert "Operations Director" in resolve(engine, question, director)
+
+
+def test_then_compares_only_at_the_end_of_the_question(engine):
+    assert read(engine, "what does a coo focus on then")[0].comparison
+    assert not read(engine, "what skills does a coo need then to get hired")[0].comparison
+
+
 @pytest.mark.parametrize(("question", "points"), [
     ("is it true that the coo reports to the ceo", False),
     ("what is it like to be a coo", False),
