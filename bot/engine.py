@@ -40,7 +40,7 @@ _CLAUSE = re.compile(r"(?<=[.?!;])\s+|\.\.\.+\s*|,\s+(?=" + ASKS.pattern + ")")
 # A question asking for a number, a duration or a date, and what answers one: a passage without
 # any ("how many vacation days do coos get" is not answered by the COO's duties).
 _QUANTITY = re.compile(r"\b(?:how many|how long|what percent(?:age)?|how old|what age|average age|what year|"
-                       r"when (?:was|did)|how often|how much time|(?:typical|average|usual) time to)\b")
+                       r"when (?:was|did)|how often|how much time|(?:typical|average|usual) time to)\b|\bwhat ?%")
 _NUMBER = re.compile(r"(?<![\w$])(?:\$?\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozens?|"
                      r"hundreds?|thousands?|several|a few|percent|once|twice|weekly|monthly|quarterly|"
                      r"yearly|annual(?:ly)?)(?!\w)", re.IGNORECASE)

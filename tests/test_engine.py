@@ -366,6 +366,7 @@ def test_a_fact_given_only_for_other_roles_is_not_answered_with_the_roles_passag
 
 @pytest.mark.parametrize("question", ["how many people does a head of operations manage",
                                       "what percentage of companies have a coo",
+                                      "what % of companies even have a coo",
                                       "how many hours a week does a head of operations work",
                                       "typical time to hire a head of operations"])
 def test_a_question_asking_for_a_number_is_not_answered_by_a_passage_without_one(engine, question):
