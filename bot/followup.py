@@ -62,7 +62,7 @@ _NOT_POINTING = re.compile(r"\b(?:it|this)(?:\s+\w+){0,3}?\s+(?:to|that|like)\b|
                            r"\b(?:sure|heard|hear|think|know|true|say|said|mean|means|believe|seem|seems|so|told)\s+that\b")
 # Words for the roles of the last two turns ("how do i pick between them", "who earns more?").
 _PLURAL = re.compile(r"\b(?:both|either|neither|the two|which one|which of|between them|the other|them both|"
-                     r"together|each other)\b|"
+                     r"together|each other|(?:these|those) (?:roles|jobs|positions|titles|people|execs|executives))\b|"
                      r"^(?:(?:so|and|ok|okay|but)\s+)?who\b.*\b(?:more|less|better|higher|lower|most|least)\b")
 # "that job", "this role": the person again, not the thing asked about before.
 _DETERMINER = r"(?:that|this|these|those|the same|such an?)"

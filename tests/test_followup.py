@@ -87,6 +87,13 @@ def test_both_means_the_frame_only_when_the_topic_holds_fewer_than_two_roles(eng
     assert not read(engine, "do both coos need a degree")[0].plural  # a role named: "both" is not the frame
 
 
+@pytest.mark.parametrize("question", ["what kinda companies have these roles", "do those jobs pay well"])
+def test_these_roles_mean_the_roles_of_the_last_two_turns(engine, question):
+    assert read(engine, question)[0].plural
+    resolved = resolve(engine, question, Topic((COO,), ("day-to-day",), frame=(COO, VP)))
+    assert "COO" in resolved and "VP of Operations" in resolved
+
+
 def test_a_comparison_points_back_and_its_comparing_words_are_no_subject(engine):
     turn, query = read(engine, "how does a coo compare")
     assert "compare" in query.subject
