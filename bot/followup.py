@@ -30,6 +30,10 @@ _ITEM_REFERENCE = re.compile(r"\bthe (?:first|second|third|fourth|fifth|last) "
 _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)\b|"
                              r"\bthe (?:numbers?|figures?|range)\b|"  # "what makes the number go up?"
                              + _ITEM_REFERENCE.pattern)
+# "them" as whom a verb about people acts on: the people said before ("what industries hire them"),
+# not the thing asked about ("who implements them?").
+_THEM_PERSON = re.compile(r"\b(?:hire|hires|hiring|hired|employ|employs|employing|recruit|recruits|recruiting|"
+                          r"promote|promotes|promoting|pay|pays|paying|paid)\s+them\b")
 # "they" doing something before any role is named: the people said before ("do they work with the
 # coo?" after the Operations Director), not the role named after it ("and the coo, do they ...").
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
@@ -208,8 +212,9 @@ def read_turn(text: str, query: Query) -> TurnReading:
     """What the wording of a question (``text``, normalised; ``query``, its analysis) says."""
     names_roles = bool(query.roles)
     # What the words point at and leave out, in the question as asked.
-    points_at_person = bool(_ROLE_REFERENCE.search(text) or _ANAPHORA_PERSON.search(text))
-    points_at_thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", text))))
+    points_at_person = bool(_ROLE_REFERENCE.search(text) or _ANAPHORA_PERSON.search(text) or _THEM_PERSON.search(text))
+    points_at_thing = bool(_ANAPHORA_THING.search(
+        _NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", _THEM_PERSON.sub(" ", text)))))
     stranded_to = bool(_STRANDED_TO.search(text)) and not _ASKS_FOR_OBJECT.match(text)
     ellipsis = stranded_to or bool(_ELLIPSIS.search(text))
     plural = bool(_PLURAL.search(text)) and not names_roles

@@ -94,6 +94,14 @@ def test_these_roles_mean_the_roles_of_the_last_two_turns(engine, question):
     assert "COO" in resolved and "VP of Operations" in resolved
 
 
+def test_them_after_a_verb_about_people_is_the_people_not_the_old_subject(engine):
+    turn, _ = read(engine, "what industries hire them")
+    assert turn.person and not turn.thing
+    assert resolve(engine, "what industries hire them", Topic((VP,), ("skills",))) \
+        == "what industries hire them VP of Operations"
+    assert read(engine, "who implements them")[0].thing  # a thing done: the old subject
+
+
 def test_a_comparison_points_back_and_its_comparing_words_are_no_subject(engine):
     turn, query = read(engine, "how does a coo compare")
     assert "compare" in query.subject
