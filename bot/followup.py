@@ -45,7 +45,7 @@ _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
                          r"\b(?:instead|meanwhile|differently|similar|in contrast|by contrast|on the other hand)\b|"
                          r"\bthen\W*$|"
                          r"\bdiff(?:er|ers|erent|erence|erences|s)?\s+(?:from|to|than|with)\b|"
-                         r"\bdiff(?:er|ers|erent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|\bsimilar to\b|"
+                         r"\bdiff(?:er|ers|erent)?\W*$|\b(?:vs|versus)\b|\bstacks? up\b|"
                          r"\bsame (?:thing |role |job |position |title )?as\b|"
                          rf"\b(?:{'|'.join(_COMPARATIVES)})\s+than\b")
 _COMPARATIVE = re.compile(rf"\b(?:{'|'.join(_COMPARATIVES)})\b")  # "is it higher for a coo?"
