@@ -271,6 +271,12 @@ def test_a_bare_why_with_chat_filler_asks_why_of_the_topic(engine):
     assert resolve(engine, "why tho?", both) == "why tho? VP of Operations COO one person hold both"
 
 
+@pytest.mark.parametrize("question", ["which ones", "like which ones?", "more details pls"])
+def test_asking_for_the_particulars_of_the_answer_asks_the_question_before(engine, question):
+    departments = Topic((VP,), ("coordinate", "departments"))
+    assert resolve(engine, question, departments) == f"{question} VP of Operations coordinate departments"
+
+
 def test_they_before_the_role_named_are_the_people_said_before(engine):
     director = Topic(("role_operations_director",), ("responsibilities",))
     turn, query = read(engine, "do they work with the coo?")
