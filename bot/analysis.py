@@ -20,6 +20,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.textproc import (
     STOP_WORDS,
+    clause_starts,
     content_terms,
     english_count_at_least,
     is_content_word,
@@ -530,7 +531,8 @@ class Analyzer:
         ]
         return Query(
             text=canon, terms=terms, roles=self.roles_in(canon, tokens),
-            unknown_titles=self._unknown_titles(tokens), uncovered=self.vocabulary.uncovered_in(canon),
+            unknown_titles=self._unknown_titles(tokens, clause_starts(canon)),
+            uncovered=self.vocabulary.uncovered_in(canon),
             unknown_words=unknown, corrections=corrections,
             subject=self._subject([*(w for w in kept if not w.startswith(ROLE_PREFIX)), *meanings]),
             asked=len(set(own)),
@@ -574,12 +576,13 @@ class Analyzer:
                 out.append(phrase)
         return out
 
-    def _unknown_titles(self, tokens: list[str]) -> list[str]:
+    def _unknown_titles(self, tokens: list[str], clause_starts: set[int] = frozenset()) -> list[str]:
         """Job titles named in a question (its canonical text's ``words``) that the knowledge base
         never uses ("project manager").
 
         A title word counts as known when the articles use it with the same qualifier
-        ("department managers") or, without a qualifier, use the word at all.
+        ("department managers") or, without a qualifier, use the word at all. A word of another
+        clause (``clause_starts``: "day to day, managers") qualifies nothing.
         """
         if self._title_words.isdisjoint(tokens):  # most questions name no title
             return []
@@ -592,7 +595,7 @@ class Analyzer:
                 continue
             if word not in self.vocabulary.titles:
                 continue
-            before = tokens[i - 1] if i else ""
+            before = tokens[i - 1] if i and i not in clause_starts else ""
             if _asker_was(tokens, i - 1 if before and before not in STOP_WORDS else i):
                 continue  # the asker's own job ("moving from a plant supervisor job"), not the subject
             if before and before not in STOP_WORDS and not before.startswith(ROLE_PREFIX):

@@ -44,6 +44,7 @@ _QUANTITY = re.compile(r"\b(?:how many|how long|what percent(?:age)?|how old|wha
 _NUMBER = re.compile(r"(?<![\w$])(?:\$?\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozens?|"
                      r"hundreds?|thousands?|several|a few|percent|once|twice|weekly|monthly|quarterly|"
                      r"yearly|annual(?:ly)?)(?!\w)", re.IGNORECASE)
+_PERCENT = re.compile(r"\bpercent(?:age)?s?\b|%")
 _LIST_MARKER = re.compile(r"^\W*\d+[.)]\s", re.MULTILINE)
 # A question asking which person or role does something.
 _ASKS_WHO = re.compile(r"\b(?:who|whos|who's|whom|which (?:role|roles|exec|executive|position|person|one))\b")
@@ -76,6 +77,8 @@ LIST_BONUS = 0.3
 _ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
 _LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
 # Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
+# Setting two roles side by side: "cfo vs coo", "how does a ceo differ from a coo".
+_COMPARES = re.compile(r"\b(?:vs|versus|differ\w*|diff|difference|compared?|comparing|comparison|overlap)\b")
 _DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
                      r"(?:an?\s+|the\s+)?(.*?)\s*(?:stand\s+for|mean)?\W*$")
 
@@ -413,7 +416,7 @@ class Engine:
             ranked = sorted(((h, score * (1.0 + LIST_BONUS * _lists(h.passage))) for h, score in ranked),
                             key=lambda pair: -pair[1])
         best = ranked[0][0]
-        if self._defines_unnamed(query):
+        if self._defines_unnamed(query) or self._compares_uncovered(query):
             conf = min(self.confidence(best, query), self.threshold / 2)
             return self._unknown(question, [h for h, _ in ranked], conf, about)
         conf = self.confidence(best, query)  # from the passage's own features, not the bonus
@@ -424,7 +427,7 @@ class Engine:
         if not self._may_give_quantity(query.text, best.passage.text, query.unknown_words):
             return self._unknown(question, hits, min(conf, self.threshold / 2), about)
         if best.content_coverage == 0.0:
-            others = self.retriever.subject_only_for_others(query)
+            others = self.retriever.subject_only_for_others(query, said_once=True)
             if others:  # the articles cover what was asked, but for other roles only
                 return self._unknown(question, hits, min(conf, self.threshold / 2), about, others)
         if conf < self.threshold:
@@ -502,11 +505,21 @@ class Engine:
         named = analyzer.content_words(asked.group(1))
         return 0 < len(named) <= 3 and not any(map(analyzer.uses, named))
 
+    def _compares_uncovered(self, query: Query) -> bool:
+        """True when the question sets one role the articles are about beside one they only mention
+        ("cfo vs coo", "coo vs ceo - whats the difference"): they describe one side only."""
+        if not _COMPARES.search(query.text):
+            return False
+        covered = self.retriever.covered_roles
+        return sum(r in covered for r in query.roles) == 1 and any(r not in covered for r in query.roles)
+
     @staticmethod
     def _may_give_quantity(question: str, passage: str, unknown: Sequence[str] = ()) -> bool:
-        """False when the question asks for a number, duration or date and the passage holds none,
+        """False when the question asks for a number, duration, date or percentage and the passage holds none,
         or counts something no article mentions ("how many vacation days"); "how many departments
         ..." is also answered by a passage naming the departments."""
+        if _PERCENT.search(question) and not _PERCENT.search(passage):
+            return False  # "typical bonus percentage for a vp ops": no salary figure gives one
         asked = _QUANTITY.search(question)
         if asked is None:
             return True

@@ -636,10 +636,12 @@ class TfidfRetriever:
             return self._presence.dot_rows(rows, known, self._idf[known]) / total
         return self._presence.dot(known, self._idf[known]) / total
 
-    def subject_only_for_others(self, query: Query) -> tuple[str, ...]:
+    def subject_only_for_others(self, query: Query, said_once: bool = False) -> tuple[str, ...]:
         """The roles the articles' sections on what was asked are about, when none of them is about
         the roles asked ("ops director salary": the Salary sections are about the COO, the VP of
-        Operations and the Operations Manager); () when there is no such section or one fits."""
+        Operations and the Operations Manager); () when there is no such section or one fits.
+        With ``said_once``, when no heading names it, the one passage saying it stands for such a
+        section ("certs for ops directors": only operations managers' certifications are named)."""
         if not query.roles:
             return ()
         vocabulary = self.vocabulary_
@@ -649,6 +651,12 @@ class TfidfRetriever:
             return ()
         headed = self.context_.dot(cols, np.ones(len(cols), dtype=np.float32))
         sections = np.flatnonzero(headed > 0)  # passages whose heading names the subject
+        if not len(sections) and said_once:
+            one = np.ones(1, dtype=np.float32)
+            said = sum((self.body_.dot(cols[i:i + 1], one) > 0).astype(np.int32) for i in range(len(cols)))
+            sections = np.flatnonzero(said == len(cols))
+            if len(sections) > 1:  # a word said in several places ("in summary") is no fact of one role
+                return ()
         if not len(sections) or np.any(self.role_support(query.roles)[sections] > 0):
             return ()
         return tuple(dict.fromkeys(r for i in sections.tolist() for r in self.focus(i)))

@@ -100,7 +100,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "youre dumb", "you're dumb", "you are dumb", "youre stupid", "you're stupid", "you are stupid",
         "this is useless", "worst bot", "terrible", "thats wrong", "that's wrong", "wrong answer", "not helpful",
         "that didnt help", "that didn't help", "that doesnt help", "bad answer", "youre wrong", "you're wrong",
-        "you are wrong", "useless bot",
+        "you are wrong", "useless bot", "thanks for nothing",
     ),
 }
 FILLER = {"so", "much", "really", "very", "today", "again", "all", "everyone", "guys", "folks", "bot",
@@ -153,6 +153,10 @@ _CHAT = {"u": "you", "r": "are", "ur": "your", "ya": "you", "thnx": "thanks", "t
 _INTENSIFIER = re.compile(r"(?<![a-z'])(?:even|actually|really|just|literally)\s+")
 # "what kind of stuff can you help with" asks what "what can you help with" asks.
 _KIND_OF = re.compile(r"(?<![a-z'])what\s+(?:kinds?|sorts?|types?)\s+of\s+(?:stuff|things|questions|topics)\s+")
+# What someone thanks for, at the end of a message: "... helpful for my job spec".
+_THANKED_FOR = re.compile(r"(?<![a-z'])for(?:\s+[a-z']+){1,6}\W*$")
+_ASKING = re.compile(r"(?:^|[,.;!]\s*)(?:is|are|does|do|did|can|could|should|would|will|what|whats|how|"
+                     r"who|whos|why|when|where|which)(?![a-z'])")
 _CHAT_WORD = re.compile(r"(?<![a-z'])(?:" + "|".join(sorted(_CHAT, key=len, reverse=True)) + r")(?![a-z'])")
 
 
@@ -166,6 +170,9 @@ def detect(message: str) -> SmallTalk | None:
     if not found:
         return None
     rest = _PATTERN.sub(" ", text)
+    if "thanks" in found and "?" not in text and not _ASKING.search(text):
+        # "thank you, this was really helpful for my job spec." (not "is that useful for a coo")
+        rest = _THANKED_FOR.sub(" ", rest)
     leftover = [w for w in _WORD.findall(rest)
                 if w.strip("'") and w.strip("'") not in FILLER and not _HESITATION.match(w)]
     if leftover:

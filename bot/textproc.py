@@ -99,6 +99,18 @@ def words(text: str) -> list[str]:
     return _TOKENS.findall(text)
 
 
+def clause_starts(text: str) -> set[int]:
+    """Indices (into ``words(text)``) of the words that open a clause: after a comma, a stop, a
+    colon, a bracket or a dash standing alone ("on a daily basis - managers and supervisors")."""
+    starts, end = set(), 0
+    for i, match in enumerate(_TOKENS.finditer(text)):
+        if i and _CLAUSE_GAP.search(text, end, match.start()):
+            starts.add(i)
+        end = match.end()
+    return starts
+
+
+_CLAUSE_GAP = re.compile(r"[,;:.!?()]|\s[-–—]+\s")
 _STEMS: dict[str, str] = {}  # word -> Snowball stem: what this process has stemmed or loaded
 _MAX_STEMS = 500_000  # a long-running bot meets ever new words: stay bounded
 # Common English words' stems (``common_english_stems``) from the index loaded last, packed as it

@@ -364,6 +364,35 @@ def test_a_fact_given_only_for_other_roles_is_not_answered_with_the_roles_passag
     assert "75,844" in engine.ask("operations manager salary").text
 
 
+def test_a_fact_said_once_for_another_role_is_not_answered_for_this_one(engine):
+    # Only the operations managers' certifications are named (in one passage, under no heading).
+    a = engine.ask("certs for ops directors?")
+    assert a.kind == "unknown" and "don't say that for the Operations Director" in a.reply
+    assert "Operations Manager" in a.reply
+    assert "APICS" in engine.ask("certs for ops managers?").text
+
+
+@pytest.mark.parametrize("question", ["cfo vs coo whats the difference", "coo vs ceo - whats the difference",
+                                      "how does a cfo differ from a coo?"])
+def test_comparing_a_covered_role_with_one_only_mentioned_is_not_answered(engine, question):
+    # The articles describe the COO, not the CFO or the CEO: half a comparison is no answer.
+    assert engine.ask(question).kind == "unknown"
+
+
+def test_comparing_two_covered_roles_beside_another_is_still_answered(engine):
+    assert engine.ask("i'm a ceo, what's the difference between a coo and an ops director").kind == "answer"
+    assert engine.ask("who does the coo work with, like the cfo?").kind == "answer"
+
+
+@pytest.mark.parametrize("question", ["what's the typical bonus percentage for a vp ops",
+                                      "what percentage of the base salary is a usual annual bonus for a coo?"])
+def test_a_percentage_is_not_answered_by_a_passage_without_one(engine, question):
+    # The salary passages hold figures and mention bonuses, but no percentage.
+    assert engine.ask(question).kind == "unknown"
+    assert not Engine._may_give_quantity("coo bonus percentage", "COOs earn $200,000 a year.")
+    assert Engine._may_give_quantity("coo bonus percentage", "Bonuses add 20% to the base.")
+
+
 @pytest.mark.parametrize("question", ["how many people does a head of operations manage",
                                       "what percentage of companies have a coo",
                                       "what % of companies even have a coo",

@@ -29,6 +29,7 @@ from bot.smalltalk import REPLIES, SmallTalk, detect
     ("wait who am i even talking to rn", "identity"), ("hi, how do i use this thing", "help"), ("lol thanks", "thanks"),
     ("thanks, that was really useful", "thanks"), ("this is very informative", "thanks"),
     ("ok that's great", "ack"),
+    ("Thank you so much, this was really helpful for my job spec.", "thanks"), ("thanks for nothing", "rude"),
     # hesitation, however drawn out
     ("uhh how do i use this thing", "help"), ("ummm hi", "greeting"), ("hmmm thanks", "thanks"), ("errr ok", "ack"),
 ])
@@ -56,7 +57,7 @@ def test_most_specific_category_wins(message, category):
     "who is this coo person", "wait, who does the coo talk to",
     "thanks, that was useful, is it the same for a vp?", "is that useful for a coo", "this is it",
     "what kind of things does a coo handle", "what kind of stuff can a vp of ops help with",
-    "ummm hi, what does a coo do",
+    "ummm hi, what does a coo do", "thanks for the help, now the vp of ops salary?",
 ])
 def test_questions_are_not_small_talk(message):
     assert detect(message) is None

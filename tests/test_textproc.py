@@ -9,6 +9,7 @@ from bot.analysis import Analyzer, SpellingCorrector, with_bigrams
 from bot.textproc import (
     STOP_WORDS,
     _stemmer,
+    clause_starts,
     content_terms,
     ends_sentence,
     normalize,
@@ -488,6 +489,19 @@ def test_query_reports_unknown_titles_and_words(analyzer):
     assert "project" in q.unknown_words
     assert analyzer.query("what does the coo do").unknown_titles == []
     assert analyzer.query("tell me about kubernetes").unknown_words == ["kubernetes"]
+
+
+@pytest.mark.parametrize("question", ["who does the coo work with on a daily basis - managers?",
+                                      "who does the coo deal with day to day, managers and staff?"])
+def test_a_word_of_another_clause_qualifies_no_title(analyzer, question):
+    # "basis managers", "day managers" are no job titles: a dash or a comma stands between.
+    assert analyzer.query(question).unknown_titles == []
+    assert analyzer.query("who does the coo deal with day to day managers?").unknown_titles == ["day managers"]
+
+
+def test_clause_starts_are_the_words_after_punctuation():
+    text = "on a daily basis - managers, supervisors (and) hands-on staff"
+    assert [words(text)[i] for i in sorted(clause_starts(text))] == ["managers", "supervisors", "and", "hands"]
 
 
 def test_what_a_role_does_asks_for_its_duties(analyzer):
