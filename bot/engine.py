@@ -77,6 +77,11 @@ LIST_BONUS = 0.3
 _ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
 _LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
 # Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
+# A question announced as a new subject: answered on its own, whatever was said before.
+_NEW_TOPIC = re.compile(r"^\W*(?:(?:ok|okay|alright|right|so|and)\W+)*(?:(?:a|on\s+a)\s+)?(?:(?:new|different|another|"
+                        r"other|unrelated|separate|random)\s+(?:topic|question|subject|q)|change\s+of\s+"
+                        r"(?:topic|subject)|chang(?:e|ing)\s+(?:the\s+)?(?:topic|subject)|switching\s+(?:gears|topics?)|"
+                        r"on\s+another\s+note|unrelated(?:\s+but)?)\s*[-:,.;!–—]+\s*(?:but\s+)?", re.IGNORECASE)
 # Setting two roles side by side: "cfo vs coo", "how does a ceo differ from a coo".
 _COMPARES = re.compile(r"\b(?:vs|versus|differ\w*|diff|difference|compared?|comparing|comparison|overlap)\b")
 _DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
@@ -258,6 +263,9 @@ class Engine:
         return answer
 
     def _answer(self, question: str, topic: Topic | None) -> Answer:
+        fresh = _NEW_TOPIC.match(question)
+        if fresh and fresh.end() < len(question):  # "ok new topic, what does an ops director do?"
+            return replace(self._answer_turn(question[fresh.end():], None), question=question)
         answer = self._answer_turn(question, topic)
         if answer.topic is None or topic is None:  # with no turn before, the frame comes as it is
             return answer

@@ -313,6 +313,17 @@ def test_a_follow_up_the_articles_answer_only_for_other_roles_says_so(engine):
     assert about_coo_salary(conv.ask(engine, "u", "what about a coo?").text)  # the question asked last
 
 
+def test_a_question_announced_as_a_new_topic_leaves_the_old_one(engine):
+    conv = Conversations(engine.settings)
+    conv.ask(engine, "u", "who does a vp of ops report to?")
+    answer = conv.ask(engine, "u", "ok new topic, what does an operations director do?")
+    alone = engine.ask("what does an operations director do?")
+    assert not answer.used_context and answer.text == alone.text and answer.topic == alone.topic
+    assert answer.question == "ok new topic, what does an operations director do?"
+    after = conv.ask(engine, "u", "and their salary?")  # "their": the new topic's role
+    assert after.used_context and after.about == ("Operations Director",)
+
+
 def test_the_same_for_another_role_after_asking_what_a_role_does_asks_what_that_one_does(engine):
     conv = Conversations(engine.settings)
     first = conv.ask(engine, "u", "what does a coo do")
