@@ -34,6 +34,8 @@ _ANAPHORA_THING = re.compile(r"\b(?:them|it|its|that|this|those|these|same|such)
 # not the thing asked about ("who implements them?").
 _THEM_PERSON = re.compile(r"\b(?:hire|hires|hiring|hired|employ|employs|employing|recruit|recruits|recruiting|"
                           r"promote|promotes|promoting|pay|pays|paying|paid)\s+them\b")
+# "the salary diff between them": the people said before, not a thing.
+_AMONG_THEM = re.compile(r"\b(?:between|among|amongst) them\b|\bthem (?:both|all)\b")
 # "they" doing something before any role is named: the people said before ("do they work with the
 # coo?" after the Operations Director), not the role named after it ("and the coo, do they ...").
 _SUBJECT_PERSON = re.compile(r"\b(?:they|he|she)\b")
@@ -83,7 +85,8 @@ _ROLE_REFERENCE = re.compile(r"\bthe\s+(?:role|job|position)\b|"  # "what's the 
 ASKS = re.compile(r"(?:so |but |and |ok |okay |like )?(?:is|are|does|do|did|can|could|should|would|will|what|whats|"
                   r"what's|who|whos|who's|which|how|hows|why|whys|when|where|wheres)\b")
 # An elliptical follow-up: "what about the coo?", "and the ops director?", "is the coo allowed to?".
-_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either|on top|in addition)\W*$")
+_ELLIPTICAL_END = re.compile(r"\b(?:too|also|as well|either|on top|in addition|(?:are|r) we talking|"
+                             r"we(?:'re| are)? talking)\W*$")  # "how many years are we talking?"
 _ELLIPSIS = re.compile(r"^(?:and|also|plus|or|but|so|then|ok and|okay and|what about|how about|same for|"
                        r"and for|what of|and what about|and how about)\b|" + _ELLIPTICAL_END.pattern)
 _BESIDE = re.compile(r"^\W*(?:and|or|but|what about|how about)\s+(?:with|to|alongside|beside|and)\b")
@@ -213,8 +216,8 @@ def read_turn(text: str, query: Query) -> TurnReading:
     names_roles = bool(query.roles)
     # What the words point at and leave out, in the question as asked.
     points_at_person = bool(_ROLE_REFERENCE.search(text) or _ANAPHORA_PERSON.search(text) or _THEM_PERSON.search(text))
-    points_at_thing = bool(_ANAPHORA_THING.search(
-        _NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(" ", _THEM_PERSON.sub(" ", text)))))
+    points_at_thing = bool(_ANAPHORA_THING.search(_NOT_POINTING.sub(" ", _ROLE_REFERENCE.sub(
+        " ", _THEM_PERSON.sub(" ", _AMONG_THEM.sub(" ", text))))))
     stranded_to = bool(_STRANDED_TO.search(text)) and not _ASKS_FOR_OBJECT.match(text)
     ellipsis = stranded_to or bool(_ELLIPSIS.search(text))
     plural = bool(_PLURAL.search(text)) and not names_roles

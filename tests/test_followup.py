@@ -350,6 +350,20 @@ def test_on_top_leaves_the_roles_out_like_too(engine, question):
     assert resolve(engine, question, study) == f"{question} Operations Manager"
 
 
+@pytest.mark.parametrize("question", ["how many years of experience are we talking?", "what salary r we talking"])
+def test_are_we_talking_asks_of_the_roles_before(engine, question):
+    qualifications = Topic((VP, COO), ("qualifications",))
+    assert read(engine, question)[0].ellipsis
+    assert resolve(engine, question, qualifications) == f"{question} VP of Operations COO"
+
+
+def test_between_them_are_the_people_before_not_the_thing(engine):
+    turn, _ = read(engine, "and the salary diff between them")
+    assert turn.person and not turn.thing
+    styles = Topic((VP, COO), ("leadership", "style"))
+    assert resolve(engine, "and the salary diff between them", styles).endswith("VP of Operations COO")
+
+
 @pytest.mark.parametrize("question", ["what's the first one about?", "and the last point?"])
 def test_an_item_of_the_list_just_shown_asks_the_old_topic(engine, question):
     factors = Topic((VP, COO), ("career", "factors"))
