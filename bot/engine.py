@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from bot import smalltalk
 from bot.analysis import Query
+from bot.articles import OVERVIEW_WORDS, read_reference
 from bot.config import Settings
 from bot.followup import ASKS, FollowUp, name_compared_roles, name_partial_roles, read_turn, resolve_follow_up
 from bot.index_store import load_index
@@ -71,6 +72,17 @@ LEFT_ROLE_FACTOR = 0.7
 # COO" is that article's COO section), looking this many passages further down for it.
 SAME_ARTICLE_BONUS = 0.6
 CONTEXT_EXTRA_HITS = 5
+# A question naming an article ("according to the head of ops article") is answered from it: other
+# articles' passages count this share of their score, looking this many passages further down.
+OTHER_ARTICLE_FACTOR = 0.3
+ARTICLE_EXTRA_HITS = 10
+# Confidence of an article's opening or conclusion given for "what's the ... article about": the
+# article was named, so which passage answers is not in doubt.
+OVERVIEW_CONFIDENCE = 0.9
+_MIN_OVERVIEW_WORDS = 15  # an article's opening passage, not its date line
+_CONCLUSION = re.compile(r"\W*(?:in\s+)?conclusion\b", re.IGNORECASE)  # a heading
+_IN_CONCLUSION = re.compile(r"^\W*in\s+conclusion\b", re.IGNORECASE | re.MULTILINE)  # a line opening so
+_SUMMING_UP = re.compile(r"^\W*in\s+(?:summary|short|brief)\b", re.IGNORECASE | re.MULTILINE)
 # "coo duties list", "bullet points pls": a passage that lists (a list, a table, three or more
 # items) ranks higher by this share than one that tells in prose.
 LIST_BONUS = 0.3
@@ -275,7 +287,7 @@ class Engine:
         frame = tuple(dict.fromkeys([*found.roles, *(topic.frame or topic.roles)]))[:2]
         return replace(answer, topic=Topic(found.roles, found.subject, found.source, found.section, frame))
 
-    def _answer_turn(self, question: str, topic: Topic | None) -> Answer:
+    def _answer_turn(self, question: str, topic: Topic | None, within: frozenset[str] = frozenset()) -> Answer:
         text = normalize(question)
         if not text or not any(ch.isalnum() for ch in text):
             return Answer(question, "unknown", f'Please type a question, e.g. "{self.example}"', reason="empty")
@@ -293,6 +305,9 @@ class Engine:
             chat = smalltalk.detect(fixed)
             if chat is not None:
                 return Answer(question, "smalltalk", chat.reply(self.topics, self.example))
+        scoped = None if within else self._article_answer(question, query)
+        if scoped is not None:  # "in the head of ops comparison, how is the coo described"
+            return scoped
         compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles,
                                        alone=topic is None)
         if compared != text:  # "coo or vp?": the VP of Operations (no context needed)
@@ -342,15 +357,15 @@ class Engine:
             if (asks_meaning and not self._name_spelled_out(asked, query.roles)) or what_is:
                 asked = " ".join(self.role_display(query.roles))  # then what the role is
             general = self.answer_query(question, self.retriever.analyzer.query(f"{asked} {ROLE_ONLY_QUESTION}"),
-                                        context=context, about_alone=True)
+                                        context=context, about_alone=True, within=within)
             if general.kind == "answer":
                 subject = () if same_for_role else tuple(query.subject)
                 answer = replace(general, topic=replace(general.topic, subject=subject))
         if answer is None:
-            answer = self.answer_query(question, query, context=context)
+            answer = self.answer_query(question, query, context=context, within=within)
         core = self._core_question(text, query)
         if core is not None:
-            focused = self.answer_query(question, self.retriever.analyzer.query(core))
+            focused = self.answer_query(question, self.retriever.analyzer.query(core), within=within)
             if focused.score > answer.score:
                 answer = replace(focused, resolved=core)
         if answer.kind == "unknown" and topic is not None and topic.roles and not query.roles \
@@ -366,6 +381,32 @@ class Engine:
             roles = tuple(query.roles)
             answer = replace(answer, topic=Topic(roles, tuple(query.subject), frame=roles[:2]))
         return answer
+
+    def _article_answer(self, question: str, query: Query) -> Answer | None:
+        """The answer to a question about an article it names, or None when it names none.
+
+        Asking only what the article is about gets its opening passage, asking for its gist its
+        conclusion; anything else is answered from that article's passages first.
+        """
+        titles = {source: self.retriever.analyzer.canonical(title) for source, title, _ in self.sources()}
+        found = read_reference(query.text, titles)
+        if found is None:
+            return None
+        rest = re.sub(rf"{ROLE_PREFIX}\w+", lambda m: self.role_names.get(m.group(0), m.group(0)), found.rest)
+        titled = {w for source in found.sources for w in titles[source].split()}  # "... in small business management"
+        asked = [w for w in self.retriever.analyzer.content_words(self.retriever.analyzer.canonical(rest))
+                 if w not in OVERVIEW_WORDS and w not in titled]
+        if asked or ROLE_PREFIX in found.rest:
+            return replace(self._answer_turn(rest, None, within=found.sources), question=question)
+        passages = [p for p in self.retriever.passages_ if p.source in found.sources]
+        if found.summary:  # the passage opening "In conclusion, ...", else one under such a heading
+            passages = ([p for p in passages if _IN_CONCLUSION.search(p.text)]
+                        or [p for p in passages if _CONCLUSION.match(p.section or "")]
+                        or [p for p in passages if _SUMMING_UP.search(p.text)] or passages)
+        else:
+            passages = [p for p in passages if len(p.text.split()) >= _MIN_OVERVIEW_WORDS][:1] or passages
+        p = passages[0]
+        return self.choice_answer(question, Alternative(p.text, p.source, p.section, OVERVIEW_CONFIDENCE))
 
     def _asks_meaning(self, query: Query) -> bool:
         """True when all a question asks about its role is what the name means ("coo acronym",
@@ -401,21 +442,27 @@ class Engine:
         return " ".join([core, *roles]) if len(core.split()) >= 3 else None
 
     def answer_query(self, question: str, query: Query, context: Topic | None = None,
-                     about_alone: bool = False) -> Answer:
+                     about_alone: bool = False, within: frozenset[str] = frozenset()) -> Answer:
         """Answer from an analysed query (possibly rewritten with the conversation's topic).
 
         With ``context`` (the topic of a follow-up's conversation) the ranking takes the passage
         last shown into account (``_in_context_order``); with ``about_alone`` (a question naming
         only a role) passages about that role alone rank higher (``ROLE_ALONE_BONUS``); asking for a
-        list, passages that list do (``LIST_BONUS``).
+        list, passages that list do (``LIST_BONUS``); ``within`` (the articles a question names),
+        the passages of other articles count ``OTHER_ARTICLE_FACTOR`` of their score.
         """
         extra = CONTEXT_EXTRA_HITS if context is not None else 0
+        if within:
+            extra += ARTICLE_EXTRA_HITS
         hits = self.retriever.retrieve(query, k=max(self.settings.top_k, self.settings.suggestions) + 2 + extra)
         about = self.role_display(query.roles)
         topic = Topic(tuple(query.roles), tuple(query.subject))
         if not hits or hits[0].score <= 0:
             return self._unknown(question, hits, 0.0, about)
         ranked = self._in_context_order(hits, query, context)
+        if within:
+            ranked = sorted(((h, score * (1.0 if h.passage.source in within else OTHER_ARTICLE_FACTOR))
+                             for h, score in ranked), key=lambda pair: -pair[1])
         if about_alone:  # "what's a coo": a passage about the coo alone, not one comparing it
             alone = set(query.roles)
             ranked = sorted(((h, score * (1.0 + ROLE_ALONE_BONUS * (set(h.focus) == alone))) for h, score in ranked),

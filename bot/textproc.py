@@ -79,6 +79,10 @@ _DIGIT_K = re.compile(r"\dk")  # in every match of _THOUSANDS; starts with a cla
 _TOKENS = re.compile(r"[a-z0-9_]+|\$+")
 
 
+_SLASHED_WORDS = {"w/": "with ", "w/o": "without", "b/c": "because", "b/w": "between"}
+_SLASHED = re.compile(r"(?<![\w/])(?:w/o|b/c|b/w)(?![\w/])|(?<![\w/])w/(?!o\b)")
+
+
 def normalize(text: str) -> str:
     """Lower-case, NFKC-fold and strip invisible characters, so look-alikes compare equal."""
     if not text.isascii():  # NFKC and both mappings leave ASCII text as it is
@@ -89,6 +93,8 @@ def normalize(text: str) -> str:
     # pattern starting with \b, and these two scans were a fifth of analysing a passage.
     if "ise" in text or "ising" in text or "isation" in text:
         text = _BRITISH.sub(r"\1iz", text)
+    if "/" in text:  # chat shorthand: "works w/ the ceo", "w/o a degree", "b/c"
+        text = " ".join(_SLASHED.sub(lambda m: _SLASHED_WORDS[m.group(0)], text).split())
     if _DIGIT_K.search(text):
         text = _THOUSANDS.sub(r"\1,000", text)  # "400k" is written "400,000" in articles
     return text
