@@ -26,6 +26,15 @@ def test_normalize_lowercases_and_collapses_whitespace():
     assert normalize("  What   does\ta\nCOO   do? ") == "what does a coo do?"
 
 
+@pytest.mark.parametrize(("text", "normal"), [
+    ("COO works w/ the CEO", "coo works with the ceo"), ("w/o a degree", "without a degree"),
+    ("b/c they lead", "because they lead"), ("w/the cfo", "with the cfo"),
+    ("and/or", "and/or"), ("see example.com/w/o", "see example.com/w/o"),  # no shorthand inside a word or path
+])
+def test_normalize_spells_out_chat_shorthand(text, normal):
+    assert normalize(text) == normal
+
+
 def test_normalize_folds_lookalikes_and_strips_invisible_characters():
     assert normalize("Ｃｈｉｅｆ") == "chief"  # full-width letters (NFKC)
     assert normalize("co\u200bo") == "coo"  # zero-width space
