@@ -96,6 +96,8 @@ _NEW_TOPIC = re.compile(r"^\W*(?:(?:ok|okay|alright|right|so|and)\W+)*(?:(?:a|on
                         r"on\s+another\s+note|unrelated(?:\s+but)?)\s*[-:,.;!–—]+\s*(?:but\s+)?", re.IGNORECASE)
 # Setting two roles side by side: "cfo vs coo", "how does a ceo differ from a coo".
 _COMPARES = re.compile(r"\b(?:vs|versus|differ\w*|diff|difference|compared?|comparing|comparison|overlap)\b")
+_DIFFERS = re.compile(r"\b(?:differ|differs|different|difference|differences|diff)\b")
+_RANKS = re.compile(r"\b(?:higher|lower|above|below|senior|junior|outranks?|ranks?|ranking|superior)\b")
 _DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
                      r"(?:an?\s+|the\s+)?(.*?)\s*(?:stand\s+for|mean)?\W*$")
 
@@ -471,7 +473,7 @@ class Engine:
             ranked = sorted(((h, score * (1.0 + LIST_BONUS * _lists(h.passage))) for h, score in ranked),
                             key=lambda pair: -pair[1])
         best = ranked[0][0]
-        if self._defines_unnamed(query) or self._compares_uncovered(query):
+        if self._defines_unnamed(query) or self._compares_uncovered(query) or self._compares_unpaired(query):
             conf = min(self.confidence(best, query), self.threshold / 2)
             return self._unknown(question, [h for h, _ in ranked], conf, about)
         conf = self.confidence(best, query)  # from the passage's own features, not the bonus
@@ -567,6 +569,15 @@ class Engine:
             return False
         covered = self.retriever.covered_roles
         return sum(r in covered for r in query.roles) == 1 and any(r not in covered for r in query.roles)
+
+    def _compares_unpaired(self, query: Query) -> bool:
+        """True when the question asks how two roles differ or rank ("is ops director above vp ops",
+        "difference between an ops manager and a vp of ops") and no passage is about both: each
+        article sets one role beside the COO, and which passage would answer is a guess."""
+        roles = [r for r in dict.fromkeys(query.roles) if r in self.retriever.covered_roles]
+        if len(roles) != 2 or not (_DIFFERS.search(query.text) or _RANKS.search(query.text)):
+            return False
+        return not self.retriever.about_together(roles)
 
     @staticmethod
     def _may_give_quantity(question: str, passage: str, unknown: Sequence[str] = ()) -> bool:

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -686,6 +686,11 @@ class TfidfRetriever:
         columns = (ranking[order].tolist(), coverage[order].tolist(), support[order].tolist(), content.tolist())
         return [Hit(self.passages_[i], score, cover, role, what, self.focus(i))
                 for i, score, cover, role, what in zip(order.tolist(), *columns, strict=True)]
+
+    def about_together(self, roles: Sequence[str]) -> bool:
+        """True when some passage is about all of ``roles`` (one comparing them)."""
+        wanted = set(roles)
+        return any(wanted <= set(kind) for kind in set(self._focus))
 
     def focus(self, i: int) -> tuple[str, ...]:
         """The roles passage ``i`` is about: named in its heading, else in the most sentences."""

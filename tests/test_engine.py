@@ -379,6 +379,20 @@ def test_comparing_a_covered_role_with_one_only_mentioned_is_not_answered(engine
     assert engine.ask(question).kind == "unknown"
 
 
+@pytest.mark.parametrize("question", ["is ops director above vp ops", "hoo or ops dir which is more senior",
+                                      "what's the difference between an operations manager and a vp of operations?"])
+def test_ranking_or_telling_apart_two_roles_no_article_compares_is_not_answered(engine, question):
+    # Each article sets one role beside the COO; none compares these two.
+    assert engine.ask(question).kind == "unknown"
+
+
+def test_two_roles_no_article_compares_can_still_be_asked_about(engine):
+    assert engine.ask("ops mgr vs vp ops salary").kind == "answer"  # each one's salary is given
+    assert engine.ask("is the coo above the vp of ops").kind == "answer"  # compared in an article
+    assert engine.retriever.about_together(["role_coo", "role_vp_of_operations"])
+    assert not engine.retriever.about_together(["role_operations_director", "role_vp_of_operations"])
+
+
 def test_comparing_two_covered_roles_beside_another_is_still_answered(engine):
     assert engine.ask("i'm a ceo, what's the difference between a coo and an ops director").kind == "answer"
     assert engine.ask("who does the coo work with, like the cfo?").kind == "answer"
