@@ -96,6 +96,9 @@ _NEW_TOPIC = re.compile(r"^\W*(?:(?:ok|okay|alright|right|so|and)\W+)*(?:(?:a|on
                         r"on\s+another\s+note|unrelated(?:\s+but)?)\s*[-:,.;!–—]+\s*(?:but\s+)?", re.IGNORECASE)
 # Setting two roles side by side: "cfo vs coo", "how does a ceo differ from a coo".
 _COMPARES = re.compile(r"\b(?:vs|versus|differ\w*|diff|difference|compared?|comparing|comparison|overlap)\b")
+# "kaizen meaning in ops?", "ebitda definition": the meaning asked for after the word.
+_MEANING_AFTER = re.compile(r"^\W*(?:what\W+s\s+|whats\s+)?(?:the\s+)?(.+?)\s+(?:meaning|definition|defined)"
+                            r"(?:\s+(?:in|for)\s+\w+)?\W*$")
 _DIFFERS = re.compile(r"\b(?:differ|differs|different|difference|differences|diff)\b")
 _RANKS = re.compile(r"\b(?:higher|lower|above|below|senior|junior|outranks?|ranks?|ranking|superior)\b")
 _DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
@@ -555,7 +558,7 @@ class Engine:
         """True when the question asks what something is ("what is ebitda", "what's an evp") and
         the articles use none of its words: a definition they never give, whatever a synonym
         relates it to (EBITDA to profitability)."""
-        asked = _DEFINE.match(query.text)
+        asked = _DEFINE.match(query.text) or _MEANING_AFTER.match(query.text)
         if asked is None:
             return False
         analyzer = self.retriever.analyzer

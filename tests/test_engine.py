@@ -327,7 +327,8 @@ def test_asking_for_a_list_prefers_a_passage_that_lists(tmp_path, monkeypatch):
     assert engine.ask("list what the coo does").section == "Duties of the COO"
 
 
-@pytest.mark.parametrize("question", ["what is ebitda", "what's an evp?", "define okr"])
+@pytest.mark.parametrize("question", ["what is ebitda", "what's an evp?", "define okr", "kaizen meaning in ops?",
+                                      "ebitda definition"])
 def test_what_something_the_articles_never_name_is_is_not_answered(engine, question):
     # The vocabulary relates these to words the articles use (profitability, vice president,
     # goals), but the articles define none of them.
