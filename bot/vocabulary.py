@@ -139,10 +139,18 @@ class Vocabulary:
         return [(m.group(0), self._term_of[m.group(0)]) for m in self._term_pattern.finditer(text)]
 
     def uncovered_in(self, text: str) -> list[str]:
-        """The subjects of ``[uncovered]`` named in normalised, canonicalised text."""
+        """The subjects of ``[uncovered]`` named in normalised, canonicalised text, except inside a
+        longer phrase of ``[terms]`` ("what do coos have on their resume" asks about experience)."""
         if self._uncovered_pattern is None:
             return []
-        return self._uncovered_pattern.findall(" ".join(text.split()))
+        text = " ".join(text.split())
+        found = list(self._uncovered_pattern.finditer(text))
+        if not found or self._term_pattern is None:
+            return [m.group(0) for m in found]
+        phrases = [m.span() for m in self._term_pattern.finditer(text)]
+        return [m.group(0) for m in found
+                if not any(start <= m.start() and m.end() <= end and end - start > m.end() - m.start()
+                           for start, end in phrases)]
 
     def alias_words(self) -> set[str]:
         """Every word the vocabulary knows, for spelling correction."""

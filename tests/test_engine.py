@@ -399,6 +399,12 @@ def test_comparing_two_covered_roles_beside_another_is_still_answered(engine):
     assert engine.ask("who does the coo work with, like the cfo?").kind == "answer"
 
 
+def test_equity_is_the_articles_stock_options_but_how_much_of_it_is_not_answered(engine):
+    assert "stock options" in engine.ask("does coo pay include equity like stock options").text
+    assert "stock options" in engine.ask("besides base pay what else should i look at, like equity").text
+    assert engine.ask("how much equity should a startup coo get").kind == "unknown"
+
+
 @pytest.mark.parametrize("question", ["what's the typical bonus percentage for a vp ops",
                                       "what percentage of the base salary is a usual annual bonus for a coo?"])
 def test_a_percentage_is_not_answered_by_a_passage_without_one(engine, question):

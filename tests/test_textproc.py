@@ -365,6 +365,16 @@ def test_vocabulary_file_format(tmp_path):
     assert vocab.uncovered_in(canon(vocab, "how much widget boss equity")) == ["role_chief_widget_officer equity"]
 
 
+def test_a_subject_inside_a_longer_phrase_of_terms_is_not_uncovered(tmp_path):
+    path = write(tmp_path / "synonyms.ini", (
+        "[terms]\nexperience = on their resume\nbonus = signing bonus\n"
+        "[uncovered]\nwords = resume, signing bonus\n"))
+    vocab = Vocabulary.load(path)
+    assert vocab.uncovered_in("how do i write a resume") == ["resume"]
+    assert vocab.uncovered_in("what do they have on their resume") == []  # asks about their experience
+    assert vocab.uncovered_in("is there a signing bonus") == ["signing bonus"]  # the same phrase: still uncovered
+
+
 @pytest.mark.parametrize("content", [b"[roles\nbroken", b"\xff\xfe[roles]\nA = b\n"])
 def test_broken_vocabulary_file_is_a_clear_error(tmp_path, content):
     path = tmp_path / "synonyms.ini"
