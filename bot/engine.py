@@ -88,7 +88,6 @@ _SUMMING_UP = re.compile(r"^\W*in\s+(?:summary|short|brief)\b", re.IGNORECASE | 
 LIST_BONUS = 0.3
 _ASKS_LIST = re.compile(r"\b(?:list|lists|listed|bullets?|bullet points?|bullet form|rundown|checklist)\b")
 _LIST_LINE = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s", re.MULTILINE)
-# Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
 # A question announced as a new subject: answered on its own, whatever was said before.
 _NEW_TOPIC = re.compile(r"^\W*(?:(?:ok|okay|alright|right|so|and)\W+)*(?:(?:a|on\s+a)\s+)?(?:(?:new|different|another|"
                         r"other|unrelated|separate|random)\s+(?:topic|question|subject|q)|change\s+of\s+"
@@ -99,8 +98,10 @@ _COMPARES = re.compile(r"\b(?:vs|versus|differ\w*|diff|difference|compared?|comp
 # "kaizen meaning in ops?", "ebitda definition": the meaning asked for after the word.
 _MEANING_AFTER = re.compile(r"^\W*(?:what\W+s\s+|whats\s+)?(?:the\s+)?(.+?)\s+(?:meaning|definition|defined)"
                             r"(?:\s+(?:in|for)\s+\w+)?\W*$")
+# Asking how two roles differ (not "vs" alone: "ops mgr vs vp ops salary" asks each one's) or rank.
 _DIFFERS = re.compile(r"\b(?:differ|differs|different|difference|differences|diff)\b")
 _RANKS = re.compile(r"\b(?:higher|lower|above|below|senior|junior|outranks?|ranks?|ranking|superior)\b")
+# Asking what something is: "what's an evp", "define ebitda", "what does erp stand for".
 _DEFINE = re.compile(r"^\W*(?:what\s+is|what's|whats|what\s+are|define|meaning\s+of|what\s+does)\s+"
                      r"(?:an?\s+|the\s+)?(.*?)\s*(?:stand\s+for|mean)?\W*$")
 
@@ -222,6 +223,8 @@ class Engine:
         self.role_names = retriever.analyzer.vocabulary.role_names
         self._labels: dict[tuple[Passage, tuple[str, ...]], str] = {}  # see ``_label``
         self.topics = self._topics()
+        # Each article's title as the analyser reads it: what an article a question names is found by.
+        self._titles = {source: retriever.analyzer.canonical(title) for source, title, _ in self.sources()}
         self.example = self._example()
         self._meaning = frozenset(retriever.analyzer.query(MEANING_QUESTION).subject)
 
@@ -393,7 +396,7 @@ class Engine:
         Asking only what the article is about gets its opening passage, asking for its gist its
         conclusion; anything else is answered from that article's passages first.
         """
-        titles = {source: self.retriever.analyzer.canonical(title) for source, title, _ in self.sources()}
+        titles = self._titles
         found = read_reference(query.text, titles)
         if found is None:
             return None

@@ -371,6 +371,7 @@ class TfidfRetriever:
         self._title_roles = self.role_title_ > 0
         self._title_code = self._role_codes(self._title_roles)
         self._focus = self._focus_table()
+        self._focus_kinds = frozenset(self._focus)  # the few role sets passages are about
         # A small index also keeps each term's weights in the passages' texts, headings and units
         # and its presence (twice: for coverage with and without roles) side by side in one dense
         # matrix: a question's five sums over them are then one gather and a sum of a few wide
@@ -690,7 +691,7 @@ class TfidfRetriever:
     def about_together(self, roles: Sequence[str]) -> bool:
         """True when some passage is about all of ``roles`` (one comparing them)."""
         wanted = set(roles)
-        return any(wanted <= set(kind) for kind in set(self._focus))
+        return any(wanted <= set(kind) for kind in self._focus_kinds)
 
     def focus(self, i: int) -> tuple[str, ...]:
         """The roles passage ``i`` is about: named in its heading, else in the most sentences."""
