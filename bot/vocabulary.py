@@ -58,6 +58,18 @@ def _alternation(phrases: list[str], depth: int) -> str:
                     for first, rest in groups.items())
 
 
+_POSSESSIVES = ("my", "your", "his", "her", "their", "our")
+_POSSESSIVE = re.compile(rf"\b(?:{'|'.join(_POSSESSIVES)})\b")
+
+
+def _pronoun_variants(phrase: str) -> list[str]:
+    """``phrase`` with its one possessive pronoun swapped for each of the others."""
+    found = _POSSESSIVE.findall(phrase)
+    if len(found) != 1:
+        return []
+    return [_POSSESSIVE.sub(other, phrase) for other in _POSSESSIVES if other != found[0]]
+
+
 def role_token(name: str) -> str:
     """The single term a role is rewritten to, e.g. ``VP of Operations`` -> ``role_vp_of_operations``."""
     return ROLE_PREFIX + re.sub(r"[^a-z0-9]+", "_", normalize(name)).strip("_")
@@ -86,6 +98,11 @@ class Vocabulary:
                 # Terms are matched after role names are rewritten ("become ceo" -> "become role_ceo").
                 alias = " ".join(self.canonicalize(alias).split())
                 self._term_of.setdefault(alias, normalize(canonical))
+        # A phrase means the same whoever's it is: "work your way up" also as "work their way up".
+        # Written aliases come first, so one the owner wrote for another pronoun is kept.
+        for alias, canonical in list(self._term_of.items()):
+            for variant in _pronoun_variants(alias):
+                self._term_of.setdefault(variant, canonical)
         self._term_pattern = phrase_pattern(list(self._term_of))
         self.role_names: dict[str, str] = {role_token(n): n for n in self.roles}
         self._uncovered_pattern = phrase_pattern([" ".join(self.canonicalize(normalize(u)).split())

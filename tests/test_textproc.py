@@ -590,3 +590,15 @@ def test_a_wording_asks_what_the_vocabulary_says_it_means(analyzer, meaning, ask
         assert meant <= set(analyzer.query(question).subject), question
     for question in not_asking:
         assert not meant & set(analyzer.query(question).subject), question
+
+
+def test_a_phrase_with_a_possessive_pronoun_also_matches_with_the_others():
+    vocab = Vocabulary.parse("[terms]\ncareer = work your way up\n")
+    for said in ("how do coos work their way up", "i want to work my way up", "she worked her way up"):
+        assert ("career" in [c for _, c in vocab.expansions(normalize(said))]) == ("worked" not in said)
+
+
+def test_an_alias_written_for_another_pronoun_keeps_its_own_meaning():
+    vocab = Vocabulary.parse("[terms]\nmanager = my boss\nsupervisor = their boss\n")
+    assert vocab.expansions(normalize("who is their boss")) == [("their boss", "supervisor")]
+    assert vocab.expansions(normalize("who is your boss")) == [("your boss", "manager")]
