@@ -40,6 +40,7 @@ class Settings:
     role_floor: float = 0.2  # multiplier for passages about none of the roles asked about
     coverage_floor: float = 0.1  # multiplier for passages holding none of the question's terms
     lead_weight: float = 0.4  # multiplier for lead-ins ("In this article, we will ...")
+    section_lead_weight: float = 0.3  # multiplier for a section's lead-in ("there are some general traits ...")
     focus_bonus: float = 0.35  # bonus when a passage's heading names exactly the roles asked about
     title_focus_bonus: float = 0.2  # bonus, for a question about several roles, when the article's title
     # names exactly those roles (the article comparing them)

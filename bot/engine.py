@@ -93,6 +93,14 @@ _NEW_TOPIC = re.compile(r"^\W*(?:(?:ok|okay|alright|right|so|and)\W+)*(?:(?:a|on
                         r"other|unrelated|separate|random)\s+(?:topic|question|subject|q)|change\s+of\s+"
                         r"(?:topic|subject)|chang(?:e|ing)\s+(?:the\s+)?(?:topic|subject)|switching\s+(?:gears|topics?)|"
                         r"on\s+another\s+note|unrelated(?:\s+but)?)\s*[-:,.;!–—]+\s*(?:but\s+)?", re.IGNORECASE)
+# "why should a business care about coo vs ops director": what knowing the difference is good
+# for, which comparison articles say where they speak of understanding the differences.
+_WHY_MATTERS = re.compile(r"\bwhy\b.*\b(?:care|cares|matter|matters|important|importance|know|knowing|understand|"
+                          r"understanding|bother|useful|usefull|helpful|relevant|worth|learn|learning)\b|"
+                          r"\b(?:point|value|benefits?|importance|use|purpose)\s+of\s+(?:knowing|understanding|learning)\b")
+_TELLS_APART = re.compile(r"\b(?:vs|versus|differ\w*|diff|distinctions?|distinguish\w*|split|apart|or|between)\b")
+_ON_KNOWING_DIFFERENCES = re.compile(r"\b(?:understanding|knowing|clarifying|recogni[sz]ing)\b[^.]{0,60}?"
+                                     r"\b(?:differences?|distinctions?|nuances?|relationship)\b", re.IGNORECASE)
 # Setting two roles side by side: "cfo vs coo", "how does a ceo differ from a coo".
 _COMPARES = re.compile(r"\b(?:vs|versus|differ\w*|diff|difference|compared?|comparing|comparison|overlap)\b")
 # "kaizen meaning in ops?", "ebitda definition": the meaning asked for after the word.
@@ -225,6 +233,7 @@ class Engine:
         self.topics = self._topics()
         # Each article's title as the analyser reads it: what an article a question names is found by.
         self._titles = {source: retriever.analyzer.canonical(title) for source, title, _ in self.sources()}
+        self._on_differences = self._passages_on_differences()
         self.example = self._example()
         self._meaning = frozenset(retriever.analyzer.query(MEANING_QUESTION).subject)
 
@@ -247,6 +256,16 @@ class Engine:
         for p in self.retriever.passages_:
             counts[(p.source, p.title)] = counts.get((p.source, p.title), 0) + 1
         return [(src, title, n) for (src, title), n in sorted(counts.items())]
+
+    def _passages_on_differences(self) -> dict[str, list[int]]:
+        """Per article, the passages saying what understanding the differences does (a heading
+        "Understanding the Difference" alone does not)."""
+        found: dict[str, list[int]] = {}
+        for i, p in enumerate(self.retriever.passages_):
+            body = p.text[len(p.section):] if p.section and p.text.startswith(p.section) else p.text
+            if _ON_KNOWING_DIFFERENCES.search(body):
+                found.setdefault(p.source, []).append(i)
+        return found
 
     def _topics(self) -> str:
         titles = " ".join(self.retriever.analyzer.canonical(t) for _, t, _ in self.sources())
@@ -316,6 +335,9 @@ class Engine:
         scoped = None if within else self._article_answer(question, query)
         if scoped is not None:  # "in the head of ops comparison, how is the coo described"
             return scoped
+        why = self._why_difference_matters(question, query)
+        if why is not None:
+            return why
         compared = name_compared_roles(text, query, self.role_names, self.retriever.covered_roles,
                                        alone=topic is None)
         if compared != text:  # "coo or vp?": the VP of Operations (no context needed)
@@ -414,6 +436,22 @@ class Engine:
         else:
             passages = [p for p in passages if len(p.text.split()) >= _MIN_OVERVIEW_WORDS][:1] or passages
         p = passages[0]
+        return self.choice_answer(question, Alternative(p.text, p.source, p.section, OVERVIEW_CONFIDENCE))
+
+    def _why_difference_matters(self, question: str, query: Query) -> Answer | None:
+        """For "why does head of ops vs coo matter": the passage of the article comparing the two
+        that says what understanding their differences is good for; None for other questions."""
+        if (len(query.roles) != 2 or not _WHY_MATTERS.search(query.text) or not _TELLS_APART.search(query.text)
+                or not self.retriever.covers_roles(query.roles)):
+            return None
+        wanted = set(query.roles)
+        candidates = [i for source, title in self._titles.items()
+                      if {w for w in title.split() if w.startswith(ROLE_PREFIX)} == wanted
+                      for i in self._on_differences.get(source, [])]
+        if not candidates:
+            return None
+        ranking = self.retriever.score(query)[0]
+        p = self.retriever.passages_[max(candidates, key=lambda i: ranking[i])]
         return self.choice_answer(question, Alternative(p.text, p.source, p.section, OVERVIEW_CONFIDENCE))
 
     def _asks_meaning(self, query: Query) -> bool:

@@ -63,7 +63,7 @@ INDEX_DIRNAME = ".index"
 # of the build they were fitted on.
 INDEX_SETTINGS = (
     "max_passage_chars", "pack_sections", "bigrams", "weight_body", "weight_sentence", "weight_context",
-    "role_floor", "coverage_floor", "lead_weight", "focus_bonus",
+    "role_floor", "coverage_floor", "lead_weight", "section_lead_weight", "focus_bonus",
     "title_focus_bonus", "threshold", "confidence_weights", "confidence_bias",
 )
 
@@ -437,7 +437,7 @@ def _retriever_for(knowledge: Path, settings: Settings) -> TfidfRetriever:
     weights = Weights(
         body=settings.weight_body, sentence=settings.weight_sentence, context=settings.weight_context,
         role_floor=settings.role_floor, coverage_floor=settings.coverage_floor, lead=settings.lead_weight,
-        focus=settings.focus_bonus, title_focus=settings.title_focus_bonus,
+        section_lead=settings.section_lead_weight, focus=settings.focus_bonus, title_focus=settings.title_focus_bonus,
     )
     return TfidfRetriever(Analyzer(vocabulary, bigrams=settings.bigrams), weights)
 

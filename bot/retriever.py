@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -49,11 +50,17 @@ class Weights:
     role_floor: float = 0.2  # score multiplier for a passage about none of the asked roles
     coverage_floor: float = 0.1  # multiplier for a passage holding none of the question's terms
     lead: float = 0.4  # multiplier for an article's lead-in ("In this article, we will ...")
+    # ... and for a section's ("there are some general traits ..."): the article's opening often
+    # says something itself ("two roles that often cause confusion"), a section's only announces.
+    section_lead: float = 0.3
     focus: float = 0.35  # bonus for a passage whose heading names exactly the roles asked about
     title_focus: float = 0.2  # bonus (question about several roles) when the article title names exactly them
 
 
 Splitter = Callable[[str], list[str]]
+# A paragraph opening with a label ("COO: The role of a COO is ..."), under a heading naming more
+# roles ("Career Progression as a VP Operations or COO"): the label says whom it is about.
+_ROLE_LABEL = re.compile(r"^([^:.?!]{1,40}):\s+\S")
 
 
 def _pieces(passage: Passage, analyzer: Analyzer, split: Splitter = sentences) -> list[tuple[str, str, list[str]]]:
@@ -372,6 +379,9 @@ class TfidfRetriever:
         self._title_code = self._role_codes(self._title_roles)
         self._focus = self._focus_table()
         self._focus_kinds = frozenset(self._focus)  # the few role sets passages are about
+        opening = np.array([p.section in (None, p.title) for p in self.passages_], dtype=bool)
+        self._lead_factor = np.where(self.lead_, np.where(opening, self.weights.lead, self.weights.section_lead),
+                                     1.0).astype(np.float32)
         # A small index also keeps each term's weights in the passages' texts, headings and units
         # and its presence (twice: for coverage with and without roles) side by side in one dense
         # matrix: a question's five sums over them are then one gather and a sum of a few wide
@@ -514,7 +524,15 @@ class TfidfRetriever:
     def _support_table(self) -> np.ndarray:
         """Per passage and role, how much the passage is about the role: what ``role_support``
         averages over the roles asked about (worked out once, not for every question)."""
-        mentions, heading, title = self.role_mentions_, self.role_heading_, self.role_title_
+        mentions, heading, title = self.role_mentions_, self.role_heading_.copy(), self.role_title_
+        for i, p in enumerate(self.passages_):
+            label = _ROLE_LABEL.match(p.text) if ":" in p.text[:41] else None
+            if label:  # "COO: The role of a COO is broader ...": about the COO, whatever the heading
+                named = [self._role_column[r] for r in self.analyzer.roles_in(self.analyzer.canonical(label.group(1)))
+                         if r in self._role_column]
+                if named:
+                    heading[i] = 0
+                    heading[i, named] = 1
         # Named in its heading, or (no role in the heading) in two sentences and about as often as
         # any other role: about it; mentioned: 0.6 (an Operations Director section that mentions
         # the COO twice is still about the director), 0.5 under a heading naming other roles (a
@@ -566,7 +584,7 @@ class TfidfRetriever:
         roles = tuple(query.roles)
         ranking *= self._per_roles(("support", roles, w), lambda: w.role_floor + (1 - w.role_floor) * support)
         ranking *= w.coverage_floor + (1 - w.coverage_floor) * coverage
-        np.multiply(ranking, w.lead, out=ranking, where=self.lead_)  # a quarter of the time of ranking[lead_] *=
+        ranking *= self._lead_factor
         if query.roles and w.focus:
             ranking *= self._per_roles(("focus", roles, w), lambda: 1.0 + w.focus * self._focused(query.roles))
         # "ops director vs coo": the article comparing exactly these roles is the best source.

@@ -469,3 +469,49 @@ def test_a_question_naming_only_a_role_gets_what_the_role_does(engine, question)
     assert a.kind == "answer" and "responsib" in a.text.lower()
     assert a.section != "The Benefits of Hiring a VP of Operations"  # a short intro to a list elsewhere
     assert a.topic.subject == ()  # the topic stays the role: "is that the same as a coo?" compares them
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    ("why should a business care about coo vs ops director", "By understanding the differences between these roles"),
+    ("why does head of ops vs coo distinction matter", "understanding the distinctions between the Head of Operations"),
+    ("why should i care about the vp ops vs coo difference for my career", "career"),
+])
+def test_why_telling_two_roles_apart_matters_gets_what_understanding_it_is_for(engine, question, says):
+    a = engine.ask(question)
+    assert a.kind == "answer" and says in a.text
+    assert re.search(r"(?i)understanding (?:the|these) (?:key )?(?:differences|distinctions|nuances)", a.text)
+
+
+def test_why_one_role_is_worth_having_beside_another_is_not_about_telling_them_apart(engine):
+    a = engine.ask("why bother appointing a coo if i already have a vp of ops")
+    assert a.kind == "answer" and "understanding" not in a.text.lower()
+
+
+def test_a_sections_lead_in_counts_less_than_the_article_opening(engine):
+    r = engine.retriever
+    factor = {p.section or p.title: f for p, f in zip(r.passages_, r._lead_factor, strict=True)}
+    settings = engine.settings
+    assert factor["Qualifications for VP Operations and COO Roles"] == pytest.approx(settings.section_lead_weight)
+    assert factor["COO vs Operations Director - Understanding the Difference"] == pytest.approx(settings.lead_weight)
+    a = engine.ask("qualifications vp ops coo")
+    assert a.kind == "answer" and a.section != "Qualifications for VP Operations and COO Roles"
+    assert "qualifications" in a.text.lower()
+
+
+def test_a_paragraph_labelled_with_a_role_is_about_that_role_not_its_headings_others(engine):
+    r = engine.retriever
+    [labelled] = [i for i, p in enumerate(r.passages_) if p.text.startswith("COO: The role of a COO is broader")]
+    assert r.role_support(["role_coo"])[labelled] == 1.0
+    assert r.role_support(["role_vp_of_operations"])[labelled] < 1.0
+    a = engine.ask("vp ops coordinate which departments")
+    assert a.kind == "answer" and not a.text.startswith("COO:")
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    ("date of the small business vp ops vs coo article", "Published Jan 19, 2024"),
+    ("which site put out the coo vs operations director piece", "smallbusiness.management"),
+    ("is there a website with more content along these lines?", "smallbusiness.management"),
+])
+def test_where_and_when_an_article_came_out(engine, question, says):
+    a = engine.ask(question)
+    assert a.kind == "answer" and says in a.text
