@@ -441,10 +441,9 @@ class Engine:
     def _why_difference_matters(self, question: str, query: Query) -> Answer | None:
         """For "why does head of ops vs coo matter": the passage of the article comparing the two
         that says what understanding their differences is good for; None for other questions."""
-        if (len(query.roles) != 2 or not _WHY_MATTERS.search(query.text) or not _TELLS_APART.search(query.text)
-                or not self.retriever.covers_roles(query.roles)):
+        wanted = set(query.roles) & self.retriever.covered_roles  # "i'm a ceo, why should i care about ..."
+        if len(wanted) != 2 or not _WHY_MATTERS.search(query.text) or not _TELLS_APART.search(query.text):
             return None
-        wanted = set(query.roles)
         candidates = [i for source, title in self._titles.items()
                       if {w for w in title.split() if w.startswith(ROLE_PREFIX)} == wanted
                       for i in self._on_differences.get(source, [])]

@@ -475,6 +475,7 @@ def test_a_question_naming_only_a_role_gets_what_the_role_does(engine, question)
     ("why should a business care about coo vs ops director", "By understanding the differences between these roles"),
     ("why does head of ops vs coo distinction matter", "understanding the distinctions between the Head of Operations"),
     ("why should i care about the vp ops vs coo difference for my career", "career"),
+    ("i'm a ceo, why should i care about the coo vs ops director distinction", "By understanding the differences"),
 ])
 def test_why_telling_two_roles_apart_matters_gets_what_understanding_it_is_for(engine, question, says):
     a = engine.ask(question)
