@@ -65,6 +65,10 @@ ROLE_ALONE_BONUS = 0.5
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
+# ... and by this much when the follow-up points at it ("who does the vp report to in that table").
+POINTED_SECTION_BONUS = 3.0
+_POINTS_BACK = re.compile(r"\b(?:that|this|the|same|your)\s+(?:[\w-]+\s+){0,2}?(?:table|chart|grid|row|rows|column|"
+                          r"columns|list|section|passage|paragraph)\b|\bin\s+(?:it|there)\b")
 # A follow-up moving to another role ranks passages about only the roles it left this much lower.
 LEFT_ROLE_FACTOR = 0.7
 # ... and prefers, by this much, a passage about the new role in the article just shown: its
@@ -588,8 +592,8 @@ class Engine:
         elif context.source is not None:
             # ... when it holds something of what is asked now: "which of them reports to the ceo?"
             # after a salary table is a new subject, not more of that table.
-            scored = [(h, h.score * (1.0 + SAME_SECTION_BONUS * (shown_before(h) and h.content_coverage > 0)))
-                      for h in hits]
+            bonus = POINTED_SECTION_BONUS if _POINTS_BACK.search(query.text) else SAME_SECTION_BONUS
+            scored = [(h, h.score * (1.0 + bonus * (shown_before(h) and h.content_coverage > 0))) for h in hits]
         else:
             return [(h, h.score) for h in hits]
         return sorted(scored, key=lambda pair: -pair[1])  # stable: ties keep the retriever's order

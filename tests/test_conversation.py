@@ -561,3 +561,13 @@ def test_the_vp_in_a_conversation_about_the_vp_of_operations_is_that_role(engine
     assert answer.resolved == "who does the VP of Operations report to"
     assert "A VP Operations typically reports to the COO" in answer.text
     assert engine.ask("who does the vp report to").resolved is None  # no conversation: no role to name
+
+
+def test_a_follow_up_pointing_at_the_table_shown_is_answered_from_it(engine):
+    conversations = Conversations(engine.settings)
+    shown = conversations.ask(engine, "u1", "key differences at a glance vp ops coo")
+    assert shown.section == "Key Differences at a Glance"
+    # Another table ("Table: Key Differences between VP Operations and COO") also has a reporting row.
+    pointed = conversations.ask(engine, "u1", "who does the vp report to in that table")
+    assert pointed.kind == "answer" and pointed.section == "Key Differences at a Glance"
+    assert "Reports to the COO" in pointed.text
