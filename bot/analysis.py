@@ -47,7 +47,9 @@ _WHAT_DOES_MAKE = re.compile(
     r"(?:(?:actually|really|usually|typically|normally|generally|roughly)\s+)?(?:make|earn|bring in|take home)"
     r"(?=\s*$|\s*[?!.,]|\s+(?:compared|than|vs|versus|in|at|per|a year|a month|an hour|annually|yearly|on average|"
     r"typically|usually|nowadays|these days|now|roughly|approximately|or|and|with|for)\b)")
-_CHOICE = re.compile(r"\b(?:should|would|could)\b.*\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+")
+_EITHER = r"\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+"
+_CHOICE = re.compile(rf"\b(?:should|would|could|hire|bring\s+in|pick|choose)\b.*{_EITHER}|"
+                     rf"{_EITHER}\W+(?:\w+\W+){{0,2}}?which\b")  # "vp of ops or coo, which one do i hire"
 # "can our vp ops also be the coo", "can the vp just be the coo as well": one person in both roles
 # (not "can a vp ops become a coo", a career step).
 _BE_ROLE = r"(?:be|act as|serve as)\s+(?:(?:an?|the)\s+)?role_\w+"

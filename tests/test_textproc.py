@@ -454,12 +454,14 @@ def test_an_english_form_of_an_indexed_word_is_no_typo_of_a_vocabulary_word(voca
     assert analyzer.query("what does the directer do").corrections == {"directer": "director"}
 
 
-@pytest.mark.parametrize("question", ["should we hire a vp of ops or a coo", "would a coo or a vp ops suit me"])
+@pytest.mark.parametrize("question", ["should we hire a vp of ops or a coo", "would a coo or a vp ops suit me",
+                                      "small biz: hire vp ops or coo?", "vp of ops or coo, which one do i hire"])
 def test_should_one_role_or_another_asks_to_choose_between_them(analyzer, question):
     chosen = analyzer.query("choose between a vp of ops and a coo").terms
     meaning = [t for t in chosen if " " not in t and not t.startswith("role_")]
     assert meaning and set(meaning) <= set(analyzer.query(question).terms)
     assert not set(meaning) <= set(analyzer.query("who does budgeting, the vp ops or the coo").terms)
+    assert not set(meaning) <= set(analyzer.query("what do companies look for when hiring a vp ops or coo").terms)
 
 
 def test_a_hyphenated_alias_keeps_its_words(vocab):
