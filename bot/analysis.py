@@ -47,6 +47,22 @@ _WHAT_DOES_MAKE = re.compile(
     r"(?:(?:actually|really|usually|typically|normally|generally|roughly)\s+)?(?:make|earn|bring in|take home)"
     r"(?=\s*$|\s*[?!.,]|\s+(?:compared|than|vs|versus|in|at|per|a year|a month|an hour|annually|yearly|on average|"
     r"typically|usually|nowadays|these days|now|roughly|approximately|or|and|with|for)\b)")
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+")
+
+
+def _setting_words(text: str) -> set[str]:
+    """Words only in the statements before a question ("we're a 300-person metal fab shop. who
+    would a coo answer to?"): the asker's setting, which the articles need not know."""
+    if "?" not in text or not re.search(r"[.!]\s", text):
+        return set()
+    parts = _SENTENCE_END.split(text)
+    told = [p for p in parts if "?" not in p]
+    asked = [p for p in parts if "?" in p]
+    if not told or not asked or "?" in parts[0]:
+        return set()
+    return set(words(" ".join(told))) - set(words(" ".join(asked)))
+
+
 _EITHER = r"\brole_\w+\W+or\W+(?:(?:an?|the)\W+)?role_\w+"
 _CHOICE = re.compile(rf"\b(?:should|would|could|hire|bring\s+in|pick|choose)\b.*{_EITHER}|"
                      rf"{_EITHER}\W+(?:\w+\W+){{0,2}}?which\b")  # "vp of ops or coo, which one do i hire"
@@ -527,9 +543,11 @@ class Analyzer:
         unigrams = list(dict.fromkeys(t for g in groups for t in g))
         pairs = [f"{a} {b}" for g in groups for a, b in pairwise(g)] if self.bigrams else []
         terms = unigrams + list(dict.fromkeys(pairs))
+        setting = _setting_words(canon)
         unknown = [
             w for w in own
             if w not in explained and not w.startswith(("$", ROLE_PREFIX)) and stem(w) not in self.indexed_terms
+            and w not in setting
         ]
         return Query(
             text=canon, terms=terms, roles=self.roles_in(canon, tokens),

@@ -604,3 +604,14 @@ def test_an_alias_written_for_another_pronoun_keeps_its_own_meaning():
     vocab = Vocabulary.parse("[terms]\nmanager = my boss\nsupervisor = their boss\n")
     assert vocab.expansions(normalize("who is their boss")) == [("their boss", "supervisor")]
     assert vocab.expansions(normalize("who is your boss")) == [("your boss", "manager")]
+
+
+def test_words_only_in_the_askers_setting_are_not_unknown_words_of_the_question(vocab):
+    analyzer = Analyzer(vocab)
+    analyzer.learn(["The COO reports to the CEO."])
+    told = analyzer.query("We're a 300-person metal fab shop. Who would a COO normally answer to?")
+    assert "metal" not in told.unknown_words and "fab" not in told.unknown_words
+    asked = analyzer.query("Who would a COO at a metal fab shop answer to?")
+    assert "metal" in asked.unknown_words
+    asked_first = analyzer.query("Who does a COO answer to? We're a metal fab shop.")
+    assert "metal" in asked_first.unknown_words  # a question first: what follows is no setting of it
