@@ -51,9 +51,6 @@ _COMPARISON = re.compile(r"\bcompar(?:e|ed|es|ing|ison)\b|"
                          r"\bsame (?:thing |role |job |position |title )?as\b|"
                          rf"\b(?:{'|'.join(_COMPARATIVES)})\s+than\b")
 _COMPARATIVE = re.compile(rf"\b(?:{'|'.join(_COMPARATIVES)})\b")  # "is it higher for a coo?"
-# Set against the old role, a question is about the new one ("what does the coo do instead?": the
-# coo's side, the head of ops only as the contrast), not about both.
-_SET_AGAINST = re.compile(r"\b(?:instead|meanwhile|in contrast|by contrast|on the other hand)\b")
 # "can a coo make the work culture better" asks about improving it, not comparing roles.
 _MAKE_BETTER = re.compile(r"\bmak(?:e|es|ing)\b(?:\s+[\w']+){1,5}?\s+(?:better|bigger|greater|smaller)\b")
 _COMPARING_STEMS = ("compar", "differ", "similar")
@@ -357,9 +354,7 @@ def resolve_follow_up(text: str, query: Query, topic: Topic | None, *,
     if add_subject:
         parts += [w for w in topic.subject if w not in query.subject]
     about: tuple[str, ...] = ()
-    if turn.comparison and add_roles and _SET_AGAINST.search(turn.text):
-        about = tuple(query.roles)
-    elif turn.subject_first:
+    if turn.subject_first:
         about = tuple(dict.fromkeys([*(r for r in query.roles if r in topic.roles),
                                      *(topic.roles if add_roles else ())]))
     return FollowUp(" ".join(parts), about)
