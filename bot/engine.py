@@ -60,8 +60,11 @@ MEANING_QUESTION = "what does it mean"
 _WHAT_IS_ROLE = re.compile(r"^\W*(?:(?:so|ok|okay|hey|um|and)\W+)*(?:what|whats|what's)\s+"
                            r"(?:(?:even|exactly|actually)\s+)?(?:is\s+)?(?:(?:an?|the)\s+)?(role_\w+)\s*[?!.]+")
 _MORE_ASKED = re.compile(rf"\b{ASKS.pattern}|\?")  # after "what is a coo": is more asked?
-# A question naming only a role prefers, by this much, passages about that role alone.
+# A question naming only a role prefers, by this much, passages about that role alone; any other
+# (first) question about one role, by this much ("vp of operations responsibilities": the VP's
+# section before the one setting them against the COO's).
 ROLE_ALONE_BONUS = 0.5
+ONE_ROLE_ALONE_BONUS = 0.2
 # A follow-up about the same role(s) prefers the section just shown ("so do they usually become ceo
 # later?" after the passage on the COO as second-in-command) when the scores are this close.
 SAME_SECTION_BONUS = 0.2
@@ -512,9 +515,11 @@ class Engine:
         if within:
             ranked = sorted(((h, score * (1.0 if h.passage.source in within else OTHER_ARTICLE_FACTOR))
                              for h, score in ranked), key=lambda pair: -pair[1])
-        if about_alone:  # "what's a coo": a passage about the coo alone, not one comparing it
+        one_role = len(query.roles) == 1 and context is None
+        bonus = ROLE_ALONE_BONUS if about_alone else ONE_ROLE_ALONE_BONUS if one_role else 0.0
+        if bonus:  # "what's a coo": a passage about the coo alone, not one comparing it
             alone = set(query.roles)
-            ranked = sorted(((h, score * (1.0 + ROLE_ALONE_BONUS * (set(h.focus) == alone))) for h, score in ranked),
+            ranked = sorted(((h, score * (1.0 + bonus * (set(h.focus) == alone))) for h, score in ranked),
                             key=lambda pair: -pair[1])
         if _ASKS_LIST.search(query.text):
             ranked = sorted(((h, score * (1.0 + LIST_BONUS * _lists(h.passage))) for h, score in ranked),

@@ -516,3 +516,9 @@ def test_a_paragraph_labelled_with_a_role_is_about_that_role_not_its_headings_ot
 def test_where_and_when_an_article_came_out(engine, question, says):
     a = engine.ask(question)
     assert a.kind == "answer" and says in a.text
+
+
+def test_a_question_about_one_role_prefers_its_own_section_to_one_comparing_it(engine):
+    a = engine.ask("vp of operations responsibilities")
+    assert a.kind == "answer" and a.section == "Roles and Responsibilities of a VP Operations"
+    assert set(engine.ask("vp ops vs coo responsibilities").about) == {"VP of Operations", "COO"}
